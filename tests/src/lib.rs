@@ -1,0 +1,1 @@
+//! The pool behaviour matrix lives in `tests/`; this library is empty.
