@@ -5,13 +5,30 @@
 //! An adapter implements [`Context`] (a fresh database per check, its SQL type names, its
 //! [`Capabilities`]) and instantiates the suite in an integration test:
 //!
-//! ```ignore
-//! struct SqliteContext { /* a temporary database file */ }
-//! impl dbapi_conformance::Context for SqliteContext { /* ... */ }
+//! ```
+//! use dbapi_conformance::{checks, Context, SqlType};
+//! use dbapi_sqlite::Sqlite;
 //!
-//! dbapi_conformance::conformance_tests!(SqliteContext);
-//! // Server-backed adapters mark every check as needing the server:
+//! struct MemoryContext(Sqlite);
+//!
+//! impl Context for MemoryContext {
+//!     type Module = Sqlite;
+//!     fn setup() -> Self { MemoryContext(Sqlite::memory()) }
+//!     fn module(&self) -> &Sqlite { &self.0 }
+//!     fn table(&self, base: &str) -> String { format!("t_{base}") }
+//!     fn sql_type(&self, _: SqlType) -> &'static str { "TEXT" }
+//!     fn data_error_setup(&self) -> Vec<String> { Vec::new() }
+//!     fn data_error_sql(&self) -> String { String::new() }
+//! }
+//!
+//! // In an integration test file, this line expands to one #[test] per check:
+//! // dbapi_conformance::conformance_core_tests!(MemoryContext);
+//! // Server-backed adapters add an ignore reason so plain `cargo test` lists them as ignored:
 //! // dbapi_conformance::conformance_tests!(PgContext, #[ignore = "needs PostgreSQL: cargo xtask test"]);
+//!
+//! // Each check is also a plain function:
+//! checks::fetch_mixed::<MemoryContext>();
+//! checks::use_after_close_is_interface_error::<MemoryContext>();
 //! ```
 //!
 //! Backend differences are capability flags, never skipped assertions: a backend without

@@ -1,0 +1,180 @@
+//! Bring your own driver: the three `dbapi` traits implemented by a third party, here over
+//! rusqlite's plain API, in well under 200 lines. Every pool in `dbpool-core` then works with
+//! it, and `tests/custom_driver_conformance.rs` runs the conformance suite's core checks on it.
+//!
+//! Run it: `cargo run -p dbapi-conformance --example custom_driver`
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use dbapi::{
+    Column, Connection, Cursor, Error, Module, ParamStyle, Params, Result, Row, ThreadSafety,
+    TypeCode, Value,
+};
+
+/// The module: where to connect.
+pub struct TinyDriver {
+    /// The database file (or `:memory:`).
+    pub path: String,
+}
+
+/// A connection that is always inside a transaction (`BEGIN` after connect and after every
+/// commit or rollback), the way psycopg2 behaves.
+pub struct TinyConnection {
+    db: Option<rusqlite::Connection>,
+}
+
+/// A cursor that reads its whole result on `execute`.
+pub struct TinyCursor<'c> {
+    db: Option<&'c rusqlite::Connection>,
+    columns: Option<Arc<[Column]>>,
+    rows: VecDeque<Row>,
+    rowcount: i64,
+    arraysize: usize,
+}
+
+fn driver_error(e: rusqlite::Error) -> Error {
+    let kind = match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => dbapi::ErrorKind::Integrity,
+        Some(rusqlite::ErrorCode::Unknown) | None => dbapi::ErrorKind::Programming,
+        Some(_) => dbapi::ErrorKind::Operational,
+    };
+    Error::new(kind, e.to_string()).with_source(e)
+}
+
+impl Module for TinyDriver {
+    type Connection = TinyConnection;
+    const THREADSAFETY: ThreadSafety = ThreadSafety::Module;
+    const PARAMSTYLE: ParamStyle = ParamStyle::Qmark;
+
+    fn connect(&self) -> Result<TinyConnection> {
+        let db = rusqlite::Connection::open(&self.path).map_err(driver_error)?;
+        db.execute_batch("BEGIN").map_err(driver_error)?;
+        Ok(TinyConnection { db: Some(db) })
+    }
+}
+
+impl TinyConnection {
+    fn db(&self) -> Result<&rusqlite::Connection> {
+        self.db.as_ref().ok_or_else(|| Error::closed("connection"))
+    }
+    fn end(&mut self, verb: &str) -> Result<()> {
+        self.db()?.execute_batch(&format!("{verb}; BEGIN")).map_err(driver_error)
+    }
+}
+
+impl Connection for TinyConnection {
+    type Cursor<'c> = TinyCursor<'c>;
+    fn cursor(&mut self) -> Result<TinyCursor<'_>> {
+        Ok(TinyCursor { db: Some(self.db()?), columns: None, rows: VecDeque::new(), rowcount: -1, arraysize: 1 })
+    }
+    fn commit(&mut self) -> Result<()> {
+        self.end("COMMIT")
+    }
+    fn rollback(&mut self) -> Result<()> {
+        self.end("ROLLBACK")
+    }
+    fn close(&mut self) -> Result<()> {
+        self.db = None;
+        Ok(())
+    }
+    fn is_closed(&self) -> bool {
+        self.db.is_none()
+    }
+}
+
+fn to_sql(value: &Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match value {
+        Value::Null => V::Null,
+        Value::Bool(b) => V::Integer(i64::from(*b)),
+        Value::Int(i) => V::Integer(*i),
+        Value::Float(f) => V::Real(*f),
+        Value::Bytes(b) => V::Blob(b.clone()),
+        other => V::Text(other.to_string()),
+    }
+}
+
+fn from_sql(value: rusqlite::types::Value) -> Value {
+    use rusqlite::types::Value as V;
+    match value {
+        V::Null => Value::Null,
+        V::Integer(i) => Value::Int(i),
+        V::Real(f) => Value::Float(f),
+        V::Text(s) => Value::Text(s),
+        V::Blob(b) => Value::Bytes(b),
+    }
+}
+
+impl Cursor for TinyCursor<'_> {
+    fn execute(&mut self, sql: &str, params: &Params) -> Result<()> {
+        let db = self.db.ok_or_else(|| Error::closed("cursor"))?;
+        let values = match params {
+            Params::None => Vec::new(),
+            Params::Positional(values) => values.iter().map(to_sql).collect(),
+            Params::Named(_) => return Err(Error::not_supported("TinyDriver takes ? parameters only")),
+        };
+        let mut stmt = db.prepare(sql).map_err(driver_error)?;
+        if stmt.parameter_count() != values.len() {
+            return Err(Error::programming(format!("{} markers, {} values", stmt.parameter_count(), values.len())));
+        }
+        for (i, v) in values.iter().enumerate() {
+            stmt.raw_bind_parameter(i + 1, v).map_err(driver_error)?;
+        }
+        (self.columns, self.rowcount) = (None, -1);
+        self.rows.clear();
+        if stmt.column_count() == 0 {
+            self.rowcount = stmt.raw_execute().map_err(driver_error)? as i64;
+            return Ok(());
+        }
+        let columns: Arc<[Column]> =
+            stmt.column_names().into_iter().map(|n| Column::new(n, TypeCode::new("", None))).collect();
+        let mut rows = stmt.raw_query();
+        while let Some(row) = rows.next().map_err(driver_error)? {
+            let values = (0..columns.len())
+                .map(|i| row.get::<_, rusqlite::types::Value>(i).map(from_sql).map_err(driver_error))
+                .collect::<Result<Vec<_>>>()?;
+            self.rows.push_back(Row::new(columns.clone(), values)?);
+        }
+        self.rowcount = self.rows.len() as i64;
+        self.columns = Some(columns);
+        Ok(())
+    }
+    fn description(&self) -> Option<&[Column]> {
+        self.columns.as_deref()
+    }
+    fn rowcount(&self) -> i64 {
+        self.rowcount
+    }
+    fn fetch_next(&mut self) -> Result<Option<Row>> {
+        if self.db.is_none() {
+            return Err(Error::closed("cursor"));
+        }
+        if self.columns.is_none() {
+            return Err(Error::programming("no result set: execute a query first"));
+        }
+        Ok(self.rows.pop_front())
+    }
+    fn arraysize(&self) -> usize {
+        self.arraysize
+    }
+    fn set_arraysize(&mut self, size: usize) {
+        self.arraysize = size;
+    }
+    fn close(&mut self) -> Result<()> {
+        self.db = None;
+        Ok(())
+    }
+}
+
+fn main() -> Result<()> {
+    let mut conn = TinyDriver { path: ":memory:".to_owned() }.connect()?;
+    let mut cur = conn.cursor()?;
+    cur.execute("CREATE TABLE kv (k TEXT, v INTEGER)", &Params::None)?;
+    cur.execute("INSERT INTO kv VALUES (?, ?)", &dbapi::params!["answer", 42])?;
+    cur.execute("SELECT k, v FROM kv", &Params::None)?;
+    for row in cur.fetchall()? {
+        println!("{} = {}", row.get::<String>("k")?, row.get::<i64>("v")?);
+    }
+    Ok(())
+}
