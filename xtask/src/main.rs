@@ -1,1 +1,41 @@
-fn main() {}
+//! Project automation, one binary with subcommands (rust-analyzer's xtask pattern):
+//!
+//! - `cargo xtask test`: every test of the workspace, server-backed ones included.
+//! - `cargo xtask lint`: `cargo fmt --check`, clippy with `-D warnings`, `cargo doc` with
+//!   `-D warnings`.
+//! - `cargo xtask ci`: lint, then test (what `.ci/run` runs).
+
+mod run;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  test     run every test of the workspace (server-backed tests included)
+  lint     cargo fmt --check, clippy -D warnings, cargo doc -D warnings
+  ci       lint, then test";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => run::test(&args[1..]),
+        Some("lint") => run::lint(),
+        Some("ci") => run::lint().and_then(|()| run::test(&[])),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprintln!("unknown command {:?}\n\n{USAGE}", other.unwrap_or("(none)"));
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -11,7 +11,9 @@ use crate::{Context, SqlType};
 type Conn<C> = <<C as Context>::Module as Module>::Connection;
 
 fn connect<C: Context>(ctx: &C) -> Conn<C> {
-    ctx.module().connect().expect("connect to the test database")
+    ctx.module()
+        .connect()
+        .expect("connect to the test database")
 }
 
 fn run<C: Connection>(conn: &mut C, sql: &str, params: &Params) {
@@ -42,7 +44,10 @@ fn booze<C: Context>(ctx: &C, conn: &mut Conn<C>) -> String {
     let table = ctx.table("booze");
     run(
         conn,
-        &format!("CREATE TABLE {table} (name {})", ctx.sql_type(SqlType::Text)),
+        &format!(
+            "CREATE TABLE {table} (name {})",
+            ctx.sql_type(SqlType::Text)
+        ),
         &Params::None,
     );
     conn.commit().expect("commit DDL");
@@ -130,7 +135,10 @@ pub fn duplicate_key_is_integrity<C: Context>() {
     let table = ctx.table("uniq");
     run(
         &mut conn,
-        &format!("CREATE TABLE {table} (id {} PRIMARY KEY)", ctx.sql_type(SqlType::Int)),
+        &format!(
+            "CREATE TABLE {table} (id {} PRIMARY KEY)",
+            ctx.sql_type(SqlType::Int)
+        ),
         &Params::None,
     );
     let insert = format!("INSERT INTO {table} VALUES ({})", ctx.placeholder(1));
@@ -183,7 +191,11 @@ pub fn commit_persists<C: Context>() {
     );
     conn.commit().expect("commit");
     let mut other = connect(&ctx);
-    let rows = query(&mut other, &format!("SELECT name FROM {table}"), &Params::None);
+    let rows = query(
+        &mut other,
+        &format!("SELECT name FROM {table}"),
+        &Params::None,
+    );
     assert_eq!(names(&rows), ["Cooper's"]);
 }
 
@@ -198,7 +210,11 @@ pub fn rollback_discards<C: Context>() {
         &Params::from(["Cooper's"]),
     );
     conn.rollback().expect("rollback");
-    let rows = query(&mut conn, &format!("SELECT name FROM {table}"), &Params::None);
+    let rows = query(
+        &mut conn,
+        &format!("SELECT name FROM {table}"),
+        &Params::None,
+    );
     assert!(rows.is_empty(), "rolled back insert is still there");
 }
 
@@ -221,10 +237,18 @@ pub fn isolation_uncommitted_invisible<C: Context>() {
         &Params::from(["Hidden"]),
     );
     let mut other = connect(&ctx);
-    let seen = query(&mut other, &format!("SELECT name FROM {table}"), &Params::None);
+    let seen = query(
+        &mut other,
+        &format!("SELECT name FROM {table}"),
+        &Params::None,
+    );
     assert!(seen.is_empty(), "another connection saw an uncommitted row");
     conn.rollback().expect("rollback");
-    let after = query(&mut conn, &format!("SELECT name FROM {table}"), &Params::None);
+    let after = query(
+        &mut conn,
+        &format!("SELECT name FROM {table}"),
+        &Params::None,
+    );
     assert!(after.is_empty());
 }
 
@@ -235,9 +259,17 @@ pub fn use_after_close_is_interface_error<C: Context>() {
     conn.close().expect("close");
     assert!(conn.is_closed());
     assert!(conn.is_broken(), "a closed connection is broken");
-    expect_kind(conn.cursor().map(|_| ()), ErrorKind::Interface, "cursor after close");
+    expect_kind(
+        conn.cursor().map(|_| ()),
+        ErrorKind::Interface,
+        "cursor after close",
+    );
     expect_kind(conn.commit(), ErrorKind::Interface, "commit after close");
-    expect_kind(conn.rollback(), ErrorKind::Interface, "rollback after close");
+    expect_kind(
+        conn.rollback(),
+        ErrorKind::Interface,
+        "rollback after close",
+    );
     conn.close().expect("second close is a no-op");
 }
 
@@ -252,7 +284,11 @@ pub fn cursor_use_after_close_is_interface_error<C: Context>() {
         ErrorKind::Interface,
         "execute on a closed cursor",
     );
-    expect_kind(cur.fetchone(), ErrorKind::Interface, "fetch on a closed cursor");
+    expect_kind(
+        cur.fetchone(),
+        ErrorKind::Interface,
+        "fetch on a closed cursor",
+    );
 }
 
 /// `description` is `None` after DDL and before any execute.
@@ -263,7 +299,10 @@ pub fn description_none_without_result<C: Context>() {
     let mut cur = conn.cursor().expect("cursor");
     assert!(cur.description().is_none(), "description before execute");
     cur.execute(
-        &format!("CREATE TABLE {table} (name {})", ctx.sql_type(SqlType::Text)),
+        &format!(
+            "CREATE TABLE {table} (name {})",
+            ctx.sql_type(SqlType::Text)
+        ),
         &Params::None,
     )
     .expect("create");
@@ -287,8 +326,11 @@ pub fn description_after_select<C: Context>() {
         &Params::None,
     );
     let mut cur = conn.cursor().expect("cursor");
-    cur.execute(&format!("SELECT id, name, data, at FROM {table}"), &Params::None)
-        .expect("select");
+    cur.execute(
+        &format!("SELECT id, name, data, at FROM {table}"),
+        &Params::None,
+    )
+    .expect("select");
     let desc = cur.description().expect("a SELECT has a description");
     let names: Vec<&str> = desc.iter().map(|c| &*c.name).collect();
     assert_eq!(names, ["id", "name", "data", "at"]);
@@ -307,7 +349,10 @@ pub fn rowcount_after_ddl<C: Context>() {
     let mut cur = conn.cursor().expect("cursor");
     assert_eq!(cur.rowcount(), -1, "rowcount before execute");
     cur.execute(
-        &format!("CREATE TABLE {table} (name {})", ctx.sql_type(SqlType::Text)),
+        &format!(
+            "CREATE TABLE {table} (name {})",
+            ctx.sql_type(SqlType::Text)
+        ),
         &Params::None,
     )
     .expect("create");
@@ -327,7 +372,10 @@ pub fn rowcount_after_dml<C: Context>() {
     .expect("insert");
     assert_eq!(cur.rowcount(), 1, "insert");
     cur.execute(
-        &format!("UPDATE {table} SET name = name WHERE name LIKE {}", ctx.placeholder(1)),
+        &format!(
+            "UPDATE {table} SET name = name WHERE name LIKE {}",
+            ctx.placeholder(1)
+        ),
         &Params::from(["C%"]),
     )
     .expect("update");
@@ -357,7 +405,12 @@ pub fn params_with_quotes<C: Context>() {
     let ctx = C::setup();
     let mut conn = connect(&ctx);
     let table = booze(&ctx, &mut conn);
-    let tricky = ["Cooper's", "say \"hi\"", "back\\slash", "semi; DROP TABLE x; --"];
+    let tricky = [
+        "Cooper's",
+        "say \"hi\"",
+        "back\\slash",
+        "semi; DROP TABLE x; --",
+    ];
     for value in tricky {
         run(
             &mut conn,
@@ -365,7 +418,11 @@ pub fn params_with_quotes<C: Context>() {
             &Params::from([value]),
         );
     }
-    let rows = query(&mut conn, &format!("SELECT name FROM {table}"), &Params::None);
+    let rows = query(
+        &mut conn,
+        &format!("SELECT name FROM {table}"),
+        &Params::None,
+    );
     let mut expected: Vec<String> = tricky.iter().map(|s| (*s).to_owned()).collect();
     expected.sort();
     assert_eq!(names(&rows), expected);
@@ -388,7 +445,10 @@ pub fn params_null<C: Context>() {
     );
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0][0], Value::Null);
-    assert_eq!(rows[0].get::<Option<String>>(0).expect("nullable read"), None);
+    assert_eq!(
+        rows[0].get::<Option<String>>(0).expect("nullable read"),
+        None
+    );
     let err = rows[0].get::<String>(0).expect_err("NULL into String");
     assert_eq!(err.kind(), ErrorKind::Data);
 }
@@ -406,7 +466,10 @@ pub fn params_unicode<C: Context>() {
     );
     let rows = query(
         &mut conn,
-        &format!("SELECT name FROM {table} WHERE name = {}", ctx.placeholder(1)),
+        &format!(
+            "SELECT name FROM {table} WHERE name = {}",
+            ctx.placeholder(1)
+        ),
         &Params::from([text]),
     );
     assert_eq!(names(&rows), [text]);
@@ -433,16 +496,27 @@ pub fn named_params<C: Context>() {
     let ctx = C::setup();
     let mut conn = connect(&ctx);
     let table = booze(&ctx, &mut conn);
-    let sql = format!("INSERT INTO {table} VALUES ({})", ctx.named_placeholder("beer"));
+    let sql = format!(
+        "INSERT INTO {table} VALUES ({})",
+        ctx.named_placeholder("beer")
+    );
     let params = Params::Named(vec![("beer".to_owned(), Value::from("Named Ale"))]);
     let mut cur = conn.cursor().expect("cursor");
     if ctx.capabilities().named_params {
         cur.execute(&sql, &params).expect("named insert");
         drop(cur);
-        let rows = query(&mut conn, &format!("SELECT name FROM {table}"), &Params::None);
+        let rows = query(
+            &mut conn,
+            &format!("SELECT name FROM {table}"),
+            &Params::None,
+        );
         assert_eq!(names(&rows), ["Named Ale"]);
     } else {
-        expect_kind(cur.execute(&sql, &params), ErrorKind::NotSupported, "named params");
+        expect_kind(
+            cur.execute(&sql, &params),
+            ErrorKind::NotSupported,
+            "named params",
+        );
     }
 }
 
@@ -451,7 +525,11 @@ pub fn executemany_inserts_each<C: Context>() {
     let ctx = C::setup();
     let mut conn = connect(&ctx);
     let table = populated(&ctx, &mut conn);
-    let rows = query(&mut conn, &format!("SELECT name FROM {table}"), &Params::None);
+    let rows = query(
+        &mut conn,
+        &format!("SELECT name FROM {table}"),
+        &Params::None,
+    );
     assert_eq!(names(&rows), SAMPLES);
 }
 
@@ -469,7 +547,10 @@ pub fn fetchone_then_none<C: Context>() {
     cur.execute(&format!("SELECT name FROM {table}"), &Params::None)
         .expect("select");
     let row = cur.fetchone().expect("fetchone").expect("one row");
-    assert_eq!(row.get::<String>("name").expect("by name"), "Victoria Bitter");
+    assert_eq!(
+        row.get::<String>("name").expect("by name"),
+        "Victoria Bitter"
+    );
     assert!(cur.fetchone().expect("fetchone").is_none());
     assert!(cur.fetchone().expect("again").is_none(), "stays exhausted");
 }
@@ -479,8 +560,16 @@ pub fn fetch_before_execute_is_error<C: Context>() {
     let ctx = C::setup();
     let mut conn = connect(&ctx);
     let mut cur = conn.cursor().expect("cursor");
-    expect_kind(cur.fetchone(), ErrorKind::Programming, "fetchone before execute");
-    expect_kind(cur.fetchall(), ErrorKind::Programming, "fetchall before execute");
+    expect_kind(
+        cur.fetchone(),
+        ErrorKind::Programming,
+        "fetchone before execute",
+    );
+    expect_kind(
+        cur.fetchall(),
+        ErrorKind::Programming,
+        "fetchall before execute",
+    );
 }
 
 /// Fetching after a statement that returns no rows is an error.
@@ -494,8 +583,16 @@ pub fn fetch_after_non_query_is_error<C: Context>() {
         &Params::from(["x"]),
     )
     .expect("insert");
-    expect_kind(cur.fetchone(), ErrorKind::Programming, "fetchone after insert");
-    expect_kind(cur.fetchmany(None), ErrorKind::Programming, "fetchmany after insert");
+    expect_kind(
+        cur.fetchone(),
+        ErrorKind::Programming,
+        "fetchone after insert",
+    );
+    expect_kind(
+        cur.fetchmany(None),
+        ErrorKind::Programming,
+        "fetchmany after insert",
+    );
 }
 
 /// `arraysize` defaults to 1, and `fetchmany()` honours it.
@@ -537,8 +634,11 @@ pub fn fetchall_returns_everything<C: Context>() {
     let rows = cur.fetchall().expect("fetchall");
     assert_eq!(names(&rows), SAMPLES);
     assert!(cur.fetchall().expect("again").is_empty());
-    cur.execute(&format!("SELECT name FROM {table} WHERE 1 = 0"), &Params::None)
-        .expect("empty select");
+    cur.execute(
+        &format!("SELECT name FROM {table} WHERE 1 = 0"),
+        &Params::None,
+    )
+    .expect("empty select");
     assert!(cur.fetchall().expect("no rows").is_empty());
 }
 
@@ -548,8 +648,11 @@ pub fn fetch_mixed<C: Context>() {
     let mut conn = connect(&ctx);
     let table = populated(&ctx, &mut conn);
     let mut cur = conn.cursor().expect("cursor");
-    cur.execute(&format!("SELECT name FROM {table} ORDER BY name"), &Params::None)
-        .expect("select");
+    cur.execute(
+        &format!("SELECT name FROM {table} ORDER BY name"),
+        &Params::None,
+    )
+    .expect("select");
     let mut seen = vec![cur.fetchone().expect("one").expect("row")];
     seen.extend(cur.fetchmany(Some(2)).expect("two"));
     seen.extend(cur.fetchall().expect("rest"));
@@ -570,7 +673,10 @@ pub fn execute_replaces_result<C: Context>() {
         .expect("first");
     cur.fetchone().expect("partial read");
     cur.execute(
-        &format!("SELECT name FROM {table} WHERE name = {}", ctx.placeholder(1)),
+        &format!(
+            "SELECT name FROM {table} WHERE name = {}",
+            ctx.placeholder(1)
+        ),
         &Params::from(["XXXX"]),
     )
     .expect("second");
@@ -584,7 +690,10 @@ pub fn nextset_supported_or_not<C: Context>() {
     let mut cur = conn.cursor().expect("cursor");
     cur.execute("SELECT 1", &Params::None).expect("select");
     if ctx.capabilities().nextset {
-        assert!(!cur.nextset().expect("nextset"), "a single result has no next set");
+        assert!(
+            !cur.nextset().expect("nextset"),
+            "a single result has no next set"
+        );
     } else {
         expect_kind(cur.nextset(), ErrorKind::NotSupported, "nextset");
     }
@@ -602,7 +711,8 @@ pub fn callproc_supported_or_not<C: Context>() {
             "callproc",
         );
     } else {
-        cur.callproc("lower", &Params::from(["FOO"])).expect("callproc");
+        cur.callproc("lower", &Params::from(["FOO"]))
+            .expect("callproc");
         let row = cur.fetchone().expect("fetch").expect("a row");
         assert_eq!(row.get::<String>(0).expect("text"), "foo");
     }
@@ -616,7 +726,8 @@ pub fn setinputsizes_setoutputsize_harmless<C: Context>() {
     let mut cur = conn.cursor().expect("cursor");
     cur.setinputsizes(&[Some(25)]).expect("setinputsizes");
     cur.setoutputsize(1000, None).expect("setoutputsize");
-    cur.setoutputsize(2000, Some(0)).expect("setoutputsize column");
+    cur.setoutputsize(2000, Some(0))
+        .expect("setoutputsize column");
     cur.execute(
         &format!("INSERT INTO {table} VALUES ({})", ctx.placeholder(1)),
         &Params::from(["after sizes"]),
@@ -648,7 +759,11 @@ fn round_trip<C: Context>(ty: SqlType, values: &[Value]) {
     let table = ctx.table("roundtrip");
     run(
         &mut conn,
-        &format!("CREATE TABLE {table} (k {}, v {})", ctx.sql_type(SqlType::Int), ctx.sql_type(ty)),
+        &format!(
+            "CREATE TABLE {table} (k {}, v {})",
+            ctx.sql_type(SqlType::Int),
+            ctx.sql_type(ty)
+        ),
         &Params::None,
     );
     let insert = format!(
@@ -664,12 +779,21 @@ fn round_trip<C: Context>(ty: SqlType, values: &[Value]) {
         );
     }
     conn.commit().expect("commit");
-    let rows = query(&mut conn, &format!("SELECT v FROM {table} ORDER BY k"), &Params::None);
+    let rows = query(
+        &mut conn,
+        &format!("SELECT v FROM {table} ORDER BY k"),
+        &Params::None,
+    );
     let got: Vec<Value> = rows.into_iter().map(|r| r[0].clone()).collect();
     assert_eq!(got.len(), values.len());
     for (got, want) in got.iter().zip(values) {
         if let (Value::Bytes(g), Value::Bytes(w)) = (got, want) {
-            assert!(g == w, "bytes of length {} came back as length {}", w.len(), g.len());
+            assert!(
+                g == w,
+                "bytes of length {} came back as length {}",
+                w.len(),
+                g.len()
+            );
         } else {
             assert_eq!(got, want, "{ty:?} round trip");
         }
@@ -680,7 +804,13 @@ fn round_trip<C: Context>(ty: SqlType, values: &[Value]) {
 pub fn round_trip_int<C: Context>() {
     round_trip::<C>(
         SqlType::Int,
-        &[Value::Int(i64::MIN), Value::Int(-1), Value::Int(0), Value::Int(i64::MAX), Value::Null],
+        &[
+            Value::Int(i64::MIN),
+            Value::Int(-1),
+            Value::Int(0),
+            Value::Int(i64::MAX),
+            Value::Null,
+        ],
     );
 }
 
@@ -688,20 +818,33 @@ pub fn round_trip_int<C: Context>() {
 pub fn round_trip_float<C: Context>() {
     round_trip::<C>(
         SqlType::Float,
-        &[Value::Float(0.0), Value::Float(-3.25), Value::Float(1e300), Value::Float(f64::MIN_POSITIVE)],
+        &[
+            Value::Float(0.0),
+            Value::Float(-3.25),
+            Value::Float(1e300),
+            Value::Float(f64::MIN_POSITIVE),
+        ],
     );
 }
 
 /// Booleans round-trip.
 pub fn round_trip_bool<C: Context>() {
-    round_trip::<C>(SqlType::Bool, &[Value::Bool(true), Value::Bool(false), Value::Null]);
+    round_trip::<C>(
+        SqlType::Bool,
+        &[Value::Bool(true), Value::Bool(false), Value::Null],
+    );
 }
 
 /// Text round-trips, and the empty string stays distinct from NULL.
 pub fn round_trip_text_empty_vs_null<C: Context>() {
     round_trip::<C>(
         SqlType::Text,
-        &[Value::from(""), Value::Null, Value::from("x"), Value::from("ü")],
+        &[
+            Value::from(""),
+            Value::Null,
+            Value::from("x"),
+            Value::from("ü"),
+        ],
     );
 }
 
@@ -710,7 +853,11 @@ pub fn round_trip_bytes_and_1mib_blob<C: Context>() {
     let big: Vec<u8> = (0..1024 * 1024).map(|i| (i % 251) as u8).collect();
     round_trip::<C>(
         SqlType::Bytes,
-        &[Value::binary(Vec::new()), Value::binary([0u8, 255, 0, 10]), Value::Bytes(big)],
+        &[
+            Value::binary(Vec::new()),
+            Value::binary([0u8, 255, 0, 10]),
+            Value::Bytes(big),
+        ],
     );
 }
 
@@ -718,7 +865,10 @@ pub fn round_trip_bytes_and_1mib_blob<C: Context>() {
 pub fn round_trip_temporal<C: Context>() {
     round_trip::<C>(
         SqlType::Date,
-        &[Value::date(2024, 2, 29).expect("date"), Value::date(1970, 1, 1).expect("date")],
+        &[
+            Value::date(2024, 2, 29).expect("date"),
+            Value::date(1970, 1, 1).expect("date"),
+        ],
     );
     round_trip::<C>(SqlType::Time, &[Value::time(23, 59, 58).expect("time")]);
     round_trip::<C>(
@@ -735,7 +885,10 @@ pub fn round_trip_decimal<C: Context>() {
     if ctx_exact_decimal::<C>() {
         round_trip::<C>(
             SqlType::Decimal,
-            &[Value::Decimal("12345678901234.5678".to_owned()), Value::Decimal("-0.5".to_owned())],
+            &[
+                Value::Decimal("12345678901234.5678".to_owned()),
+                Value::Decimal("-0.5".to_owned()),
+            ],
         );
     } else {
         round_trip::<C>(SqlType::Decimal, &[Value::Decimal("12.5".to_owned())]);
@@ -752,7 +905,8 @@ pub fn cursors_in_sequence<C: Context>() {
     let mut conn = connect(&ctx);
     for i in 0..3_i64 {
         let mut cur = conn.cursor().expect("cursor");
-        cur.execute(&format!("SELECT {i}"), &Params::None).expect("select");
+        cur.execute(&format!("SELECT {i}"), &Params::None)
+            .expect("select");
         let row = cur.fetchone().expect("fetch").expect("row");
         assert_eq!(row.get::<i64>(0).expect("int"), i);
     }

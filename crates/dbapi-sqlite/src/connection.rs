@@ -41,7 +41,9 @@ impl SqliteConnection {
     /// # Errors
     /// An Interface error after `close()`.
     pub fn native(&self) -> Result<&rusqlite::Connection> {
-        self.conn.as_ref().ok_or_else(|| Error::closed("connection"))
+        self.conn
+            .as_ref()
+            .ok_or_else(|| Error::closed("connection"))
     }
 
     /// Mutable access to the rusqlite connection (for `transaction()` and the like).
@@ -49,7 +51,9 @@ impl SqliteConnection {
     /// # Errors
     /// An Interface error after `close()`.
     pub fn native_mut(&mut self) -> Result<&mut rusqlite::Connection> {
-        self.conn.as_mut().ok_or_else(|| Error::closed("connection"))
+        self.conn
+            .as_mut()
+            .ok_or_else(|| Error::closed("connection"))
     }
 
     /// Runs several `;`-separated statements (Python's `executescript`), without parameters.

@@ -32,8 +32,16 @@ fn controls_transactions(sql: &str) -> bool {
         .collect();
     matches!(
         keyword.as_str(),
-        "BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "PRAGMA" | "VACUUM"
-            | "ATTACH" | "DETACH"
+        "BEGIN"
+            | "COMMIT"
+            | "END"
+            | "ROLLBACK"
+            | "SAVEPOINT"
+            | "RELEASE"
+            | "PRAGMA"
+            | "VACUUM"
+            | "ATTACH"
+            | "DETACH"
     )
 }
 
@@ -63,9 +71,7 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &Params) -> Result<()>
                             .flatten()
                     })
                     .ok_or_else(|| {
-                        Error::programming(format!(
-                            "the statement has no parameter named :{name}"
-                        ))
+                        Error::programming(format!("the statement has no parameter named :{name}"))
                     })?;
                 stmt.raw_bind_parameter(index, Bind(value))
                     .map_err(from_rusqlite)?;
@@ -118,14 +124,20 @@ impl<'c> SqliteCursor<'c> {
             .columns()
             .map(|c| (c.name().to_owned(), c.decl_type().map(str::to_owned)))
             .collect();
-        let kinds: Vec<Declared> = decls.iter().map(|(_, d)| Declared::of(d.as_deref())).collect();
+        let kinds: Vec<Declared> = decls
+            .iter()
+            .map(|(_, d)| Declared::of(d.as_deref()))
+            .collect();
         let writes = !stmt.readonly();
         let mut values_by_row: Vec<Vec<Value>> = Vec::new();
         let mut rows = stmt.raw_query();
         while let Some(row) = rows.next().map_err(from_rusqlite)? {
             let mut values = Vec::with_capacity(kinds.len());
             for (i, kind) in kinds.iter().enumerate() {
-                values.push(value_mapping::read(row.get_ref(i).map_err(from_rusqlite)?, *kind)?);
+                values.push(value_mapping::read(
+                    row.get_ref(i).map_err(from_rusqlite)?,
+                    *kind,
+                )?);
             }
             values_by_row.push(values);
         }
@@ -135,7 +147,10 @@ impl<'c> SqliteCursor<'c> {
             .enumerate()
             .map(|(i, (name, decl))| {
                 let first = values_by_row.first().map(|r| &r[i]);
-                Column::new(name.as_str(), value_mapping::type_code(decl.as_deref(), first))
+                Column::new(
+                    name.as_str(),
+                    value_mapping::type_code(decl.as_deref(), first),
+                )
             })
             .collect();
         self.rowcount = if writes {

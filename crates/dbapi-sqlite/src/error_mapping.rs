@@ -43,7 +43,8 @@ pub fn from_rusqlite(err: rusqlite::Error) -> Error {
         ),
         E::MultipleStatement => (
             ErrorKind::Programming,
-            "execute() runs one statement; use SqliteConnection::executescript for several".to_owned(),
+            "execute() runs one statement; use SqliteConnection::executescript for several"
+                .to_owned(),
             None,
         ),
         E::InvalidParameterName(name) => (

@@ -136,9 +136,11 @@ impl Sqlite {
     }
 
     pub(crate) fn apply_settings(&self, conn: &rusqlite::Connection) -> Result<()> {
-        conn.busy_timeout(self.busy_timeout).map_err(from_rusqlite)?;
+        conn.busy_timeout(self.busy_timeout)
+            .map_err(from_rusqlite)?;
         for (name, value) in &self.pragmas {
-            conn.pragma_update(None, name, value).map_err(from_rusqlite)?;
+            conn.pragma_update(None, name, value)
+                .map_err(from_rusqlite)?;
         }
         Ok(())
     }

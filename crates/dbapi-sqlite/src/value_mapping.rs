@@ -68,10 +68,7 @@ pub fn type_code(decl: Option<&str>, first: Option<&Value>) -> TypeCode {
             };
             TypeCode::new(decl.to_owned(), Some(family))
         }
-        None => TypeCode::new(
-            Cow::Borrowed(""),
-            first.and_then(Value::type_object),
-        ),
+        None => TypeCode::new(Cow::Borrowed(""), first.and_then(Value::type_object)),
     }
 }
 
@@ -93,15 +90,18 @@ pub fn read(value: ValueRef<'_>, declared: Declared) -> Result<Value> {
         (ValueRef::Text(t), Declared::Decimal) => Value::Decimal(text(t)?.to_owned()),
         (ValueRef::Text(t), Declared::Date) => {
             let t = text(t)?;
-            t.parse().map_or_else(|_| Value::Text(t.to_owned()), Value::Date)
+            t.parse()
+                .map_or_else(|_| Value::Text(t.to_owned()), Value::Date)
         }
         (ValueRef::Text(t), Declared::Time) => {
             let t = text(t)?;
-            t.parse().map_or_else(|_| Value::Text(t.to_owned()), Value::Time)
+            t.parse()
+                .map_or_else(|_| Value::Text(t.to_owned()), Value::Time)
         }
         (ValueRef::Text(t), Declared::Timestamp) => {
             let t = text(t)?;
-            t.parse().map_or_else(|_| Value::Text(t.to_owned()), Value::Timestamp)
+            t.parse()
+                .map_or_else(|_| Value::Text(t.to_owned()), Value::Timestamp)
         }
         (ValueRef::Integer(i), _) => Value::Int(i),
         (ValueRef::Real(r), _) => Value::Float(r),
@@ -121,7 +121,9 @@ impl ToSql for Bind<'_> {
             Value::Bool(b) => ToSqlOutput::Owned(Owned::Integer(i64::from(*b))),
             Value::Int(i) => ToSqlOutput::Owned(Owned::Integer(*i)),
             Value::Float(f) => ToSqlOutput::Owned(Owned::Real(*f)),
-            Value::Text(s) | Value::Decimal(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Text(s) | Value::Decimal(s) => {
+                ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))
+            }
             Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
             Value::Date(d) => ToSqlOutput::Owned(Owned::Text(d.to_string())),
             Value::Time(t) => ToSqlOutput::Owned(Owned::Text(t.to_string())),
