@@ -1,1 +1,84 @@
-//! x
+//! Connection pools for any [`dbapi`] driver, modelled on eventlet's `db_pool` and DBUtils'
+//! `PooledDB`: connection reuse, a hard limit on connections per database, and exact
+//! accounting under load and faults.
+//!
+//! ```
+//! use std::time::Duration;
+//! use dbapi::{params, Connection, Cursor};
+//! use dbpool_core::Pool;
+//! use dbapi_sqlite::Sqlite;
+//!
+//! // eventlet: ConnectionPool(sqlite3, max_size=4, max_idle=10, max_age=30, connect_timeout=5)
+//! let pool = Pool::builder(Sqlite::shared_memory("docs_example"))
+//!     .min_size(1)
+//!     .max_size(4)
+//!     .max_idle(Duration::from_secs(10))
+//!     .max_age(Duration::from_secs(30))
+//!     .connect_timeout(Duration::from_secs(5))
+//!     .build()?;
+//!
+//! let mut conn = pool.get()?;
+//! conn.execute("CREATE TABLE IF NOT EXISTS beer (name TEXT)", &params![])?;
+//! conn.execute("INSERT INTO beer VALUES (?)", &params!["Coopers"])?;
+//! conn.commit()?;
+//! {
+//!     let mut cur = conn.cursor()?;
+//!     cur.execute("SELECT name FROM beer", &params![])?;
+//!     assert_eq!(cur.fetchall()?.len(), 1);
+//! }
+//! pool.put(conn)?; // or drop(conn), or conn.close()
+//! assert_eq!(pool.free(), 4);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # eventlet and DBUtils names
+//! | eventlet / DBUtils | here |
+//! |---|---|
+//! | `ConnectionPool(module, min_size, max_size, max_idle, max_age, connect_timeout, cleanup)` | [`Pool::builder`] with the same names and defaults |
+//! | `get()` / `put(conn)` / `item()` | [`Pool::get`] (drop returns), [`Pool::put`], [`Pool::item`], [`Pool::with`] |
+//! | `put(None)` | [`PooledConnection::discard`] |
+//! | `free()`, `waiting()`, `clear()` | [`Pool::free`], [`Pool::waiting`], [`Pool::clear`] |
+//! | `ConnectTimeout` | [`PoolError::ConnectTimeout`] |
+//! | `RawConnectionPool` | [`Pool`] (plain connections, blocking callers) |
+//! | `DatabaseConnector(module, credentials)` | [`DatabaseConnector`] |
+//! | PooledDB `maxusage`, `maxcached`, `blocking`, `setsession`, `ping` | [`Builder::max_usage`], [`Builder::max_cached`], [`Builder::blocking`], [`Builder::init_sql`], [`Builder::test_on_checkout`] |
+//!
+//! # Semantics
+//! - Idle connections are reused last-in first-out; waiters are served first-come
+//!   first-served by direct hand-off (a returning connection goes to the oldest waiter, and
+//!   a newcomer cannot barge past it).
+//! - `max_size` counts every open connection: idle, checked out, and being opened.
+//! - Age is checked on return; idle and age expiry happen on one maintenance thread shared by
+//!   every pool of the process, which sleeps until the next deadline.
+//! - A failed or timed-out connect frees its slot and wakes a waiter; a connection arriving
+//!   after `connect_timeout` is closed before its slot is freed, so the server never sees more
+//!   than `max_size` connections.
+//! - Returned connections are cleaned (rollback by default, skipped when provably clean); a
+//!   failing cleanup closes the connection. A panic while a connection is out discards it.
+
+#![warn(missing_docs)]
+
+mod cleanup;
+mod config;
+mod connector;
+mod database_connector;
+mod error;
+mod guard;
+mod maintenance;
+mod pool;
+mod stats;
+mod waiter;
+
+pub use cleanup::{Cleanup, CleanupFn};
+pub use config::Builder;
+pub use database_connector::DatabaseConnector;
+pub use error::{ConfigError, PoolError};
+pub use guard::{PooledConnection, PooledCursor};
+pub use pool::Pool;
+pub use stats::{CloseReason, Stats};
+
+pub use dbapi;
+
+/// The SQLite adapter (feature `sqlite`).
+#[cfg(feature = "sqlite")]
+pub use dbapi_sqlite as sqlite;

@@ -1,0 +1,196 @@
+//! Pool settings and the builder that validates them.
+
+use std::fmt;
+use std::time::Duration;
+
+use dbapi::Module;
+
+use crate::{Cleanup, ConfigError, Pool, PoolError};
+
+/// The settings of a pool, with eventlet's names and defaults.
+pub(crate) struct Config<C> {
+    pub(crate) min_size: usize,
+    pub(crate) max_size: usize,
+    pub(crate) max_idle: Option<Duration>,
+    pub(crate) max_age: Option<Duration>,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) wait_timeout: Option<Duration>,
+    pub(crate) cleanup: Cleanup<C>,
+    pub(crate) blocking: bool,
+    pub(crate) max_usage: Option<u64>,
+    pub(crate) max_cached: Option<usize>,
+    pub(crate) test_on_checkout: Option<Duration>,
+    pub(crate) init_sql: Vec<String>,
+}
+
+impl<C> fmt::Debug for Config<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("min_size", &self.min_size)
+            .field("max_size", &self.max_size)
+            .field("max_idle", &self.max_idle)
+            .field("max_age", &self.max_age)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("wait_timeout", &self.wait_timeout)
+            .field("cleanup", &self.cleanup)
+            .field("blocking", &self.blocking)
+            .field("max_usage", &self.max_usage)
+            .field("max_cached", &self.max_cached)
+            .field("test_on_checkout", &self.test_on_checkout)
+            .field("init_sql", &self.init_sql.len())
+            .finish()
+    }
+}
+
+/// Builds a [`Pool`]: `Pool::builder(module).max_size(8).build()?`.
+///
+/// Defaults are eventlet's: `min_size` 0, `max_size` 4, `max_idle` 10 s, `max_age` 30 s,
+/// `connect_timeout` 5 s, cleanup [`Cleanup::Rollback`]; and, where eventlet has no such
+/// setting, the behaviour it has: wait forever for a connection, never validate on checkout.
+#[must_use = "a builder does nothing until build() is called"]
+pub struct Builder<M: Module> {
+    module: M,
+    config: Config<M::Connection>,
+}
+
+impl<M: Module> fmt::Debug for Builder<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("target", &self.module.target())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl<M: Module> Builder<M> {
+    pub(crate) fn new(module: M) -> Self {
+        Self {
+            module,
+            config: Config {
+                min_size: 0,
+                max_size: 4,
+                max_idle: Some(Duration::from_secs(10)),
+                max_age: Some(Duration::from_secs(30)),
+                connect_timeout: Some(Duration::from_secs(5)),
+                wait_timeout: None,
+                cleanup: Cleanup::Rollback,
+                blocking: true,
+                max_usage: None,
+                max_cached: None,
+                test_on_checkout: None,
+                init_sql: Vec::new(),
+            },
+        }
+    }
+
+    /// Connections opened when the pool is built, and kept open (topped up again after
+    /// expiry). Default 0.
+    pub fn min_size(mut self, min_size: usize) -> Self {
+        self.config.min_size = min_size;
+        self
+    }
+
+    /// The most connections open at once: idle, checked out and being opened together.
+    /// Default 4. Must be at least 1.
+    pub fn max_size(mut self, max_size: usize) -> Self {
+        self.config.max_size = max_size;
+        self
+    }
+
+    /// How long a connection may sit idle in the pool before it is closed. `Duration::ZERO`
+    /// closes every connection when it is returned; `None` never expires idle connections.
+    /// Default 10 s. Checked-out connections are never affected.
+    pub fn max_idle(mut self, max_idle: impl Into<Option<Duration>>) -> Self {
+        self.config.max_idle = max_idle.into();
+        self
+    }
+
+    /// The lifespan of a connection from its creation. A connection older than this is
+    /// closed when returned, and while idle; checked-out connections are never affected.
+    /// `Duration::ZERO` closes every connection when it is returned; `None` lets them live
+    /// forever. Default 30 s.
+    pub fn max_age(mut self, max_age: impl Into<Option<Duration>>) -> Self {
+        self.config.max_age = max_age.into();
+        self
+    }
+
+    /// How long `connect()` may take before `get()` fails with
+    /// [`PoolError::ConnectTimeout`], even if the driver would hang. Also passed to the driver
+    /// as its native connect timeout. `None` waits as long as the driver does. Default 5 s.
+    pub fn connect_timeout(mut self, connect_timeout: impl Into<Option<Duration>>) -> Self {
+        self.config.connect_timeout = connect_timeout.into();
+        self
+    }
+
+    /// How long `get()` waits for a free connection before failing with
+    /// [`PoolError::Timeout`]. `None` (the default, as eventlet) waits forever.
+    pub fn wait_timeout(mut self, wait_timeout: impl Into<Option<Duration>>) -> Self {
+        self.config.wait_timeout = wait_timeout.into();
+        self
+    }
+
+    /// The cleanup run when a connection is returned. Default [`Cleanup::Rollback`].
+    pub fn cleanup(mut self, cleanup: Cleanup<M::Connection>) -> Self {
+        self.config.cleanup = cleanup;
+        self
+    }
+
+    /// Whether `get()` waits when the pool is exhausted (DBUtils' `blocking`). With `false`
+    /// it fails at once with [`PoolError::Exhausted`]. Default `true`.
+    pub fn blocking(mut self, blocking: bool) -> Self {
+        self.config.blocking = blocking;
+        self
+    }
+
+    /// Close a connection after it has been checked out this many times (DBUtils'
+    /// `maxusage`). `None` (default) reuses connections without limit.
+    pub fn max_usage(mut self, max_usage: impl Into<Option<u64>>) -> Self {
+        self.config.max_usage = max_usage.into();
+        self
+    }
+
+    /// The most idle connections kept (DBUtils' `maxcached`); extra returned connections are
+    /// closed. `None` (default) keeps up to `max_size`.
+    pub fn max_cached(mut self, max_cached: impl Into<Option<usize>>) -> Self {
+        self.config.max_cached = max_cached.into();
+        self
+    }
+
+    /// Ping a connection on checkout when it has been idle at least this long; a failed ping
+    /// replaces it with a new connection. `None` (default, as eventlet) never pings; a pool
+    /// that pings costs one clock read more per checkout.
+    pub fn test_on_checkout(mut self, idle_at_least: impl Into<Option<Duration>>) -> Self {
+        self.config.test_on_checkout = idle_at_least.into();
+        self
+    }
+
+    /// A statement run (and committed) on every new connection (DBUtils' `setsession`), e.g.
+    /// `SET TIME ZONE 'UTC'`. May be given several times; they run in order.
+    pub fn init_sql(mut self, sql: impl Into<String>) -> Self {
+        self.config.init_sql.push(sql.into());
+        self
+    }
+
+    /// Validates the settings, opens `min_size` connections and returns the pool.
+    ///
+    /// # Errors
+    /// [`PoolError::Config`] for invalid settings (`max_size` 0, `min_size` > `max_size`,
+    /// `max_usage` 0); the connect error when a `min_size` connection cannot be opened.
+    pub fn build(self) -> Result<Pool<M>, PoolError> {
+        let c = &self.config;
+        if c.max_size == 0 {
+            return Err(ConfigError::ZeroMaxSize.into());
+        }
+        if c.min_size > c.max_size {
+            return Err(ConfigError::MinAboveMax {
+                min_size: c.min_size,
+                max_size: c.max_size,
+            }
+            .into());
+        }
+        if c.max_usage == Some(0) {
+            return Err(ConfigError::ZeroMaxUsage.into());
+        }
+        Pool::from_parts(self.module, self.config)
+    }
+}

@@ -1,0 +1,333 @@
+//! [`PooledConnection`]: the RAII guard a pool hands out, and [`PooledCursor`], which watches
+//! for errors that prove the connection dead.
+
+use std::cell::Cell;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::panic::Location;
+
+use dbapi::{Column, Connection, Cursor, Error, Module, Params, Result, Row};
+
+use crate::pool::Live;
+use crate::{Cleanup, CloseReason, Pool};
+
+/// A connection checked out of a [`Pool`] (eventlet's `PooledConnectionWrapper`).
+///
+/// - Dropping it returns it to the pool, running the cleanup (rollback by default);
+///   [`close`](PooledConnection::close) and [`Pool::put`] say so explicitly. After that, the
+///   wrapper is gone (moved), so it cannot be used or returned twice.
+/// - It implements [`dbapi::Connection`] by forwarding, so code generic over `Connection`
+///   takes it as is. Called through that trait, `close()` returns the connection and every
+///   later call is an Interface error, as in eventlet.
+/// - It derefs to the driver's connection type for driver-specific calls.
+/// - An error whose [`Error::is_disconnect`] is true, from the connection or one of its
+///   cursors, marks it broken: it is closed on return, never handed out again.
+/// - If its thread panics while it is checked out, it is discarded, never returned dirty.
+#[must_use = "dropping the connection returns it to the pool at once"]
+pub struct PooledConnection<M: Module> {
+    pool: Pool<M>,
+    live: Option<Live<M::Connection>>,
+    cleanup: Option<Cleanup<M::Connection>>,
+    touched: Cell<bool>,
+    broken: Cell<bool>,
+    site: &'static Location<'static>,
+}
+
+fn returned() -> Error {
+    Error::interface(
+        "this connection was already returned to the pool with close(); get a new one from the pool",
+    )
+}
+
+impl<M: Module> PooledConnection<M> {
+    pub(crate) fn new(
+        pool: Pool<M>,
+        live: Live<M::Connection>,
+        cleanup: Option<Cleanup<M::Connection>>,
+        site: &'static Location<'static>,
+    ) -> Self {
+        Self {
+            pool,
+            live: Some(live),
+            cleanup,
+            touched: Cell::new(false),
+            broken: Cell::new(false),
+            site,
+        }
+    }
+
+    /// Returns the connection to its pool now (the DB-API spelling of dropping it).
+    pub fn close(self) {
+        drop(self);
+    }
+
+    /// eventlet's `put(None)`: closes the connection instead of returning it. Its slot is
+    /// freed and the longest waiter, if any, opens a fresh connection in it.
+    pub fn discard(mut self) {
+        if let Some(live) = self.live.take() {
+            self.pool.discard_live(live, CloseReason::Discarded);
+        }
+    }
+
+    /// Marks the connection broken: it will be closed, not reused, when returned.
+    pub fn mark_broken(&self) {
+        self.broken.set(true);
+    }
+
+    /// Replaces the cleanup run when this connection is returned (eventlet's
+    /// `put(conn, cleanup=…)`).
+    pub fn set_cleanup(&mut self, cleanup: Cleanup<M::Connection>) {
+        self.cleanup = Some(cleanup);
+    }
+
+    /// eventlet's `bool(conn)`: true while the wrapper holds a connection not known to be
+    /// broken.
+    #[must_use]
+    pub fn is_usable(&self) -> bool {
+        self.live
+            .as_ref()
+            .is_some_and(|live| !self.broken.get() && !live.raw.is_broken())
+    }
+
+    /// The pool this connection belongs to.
+    #[must_use]
+    pub fn pool(&self) -> &Pool<M> {
+        &self.pool
+    }
+
+    /// Where this connection was checked out (`get()`'s caller), for leak reports.
+    #[must_use]
+    pub fn checkout_site(&self) -> &'static Location<'static> {
+        self.site
+    }
+
+    fn raw(&self) -> Result<&M::Connection> {
+        self.live.as_ref().map(|l| &l.raw).ok_or_else(returned)
+    }
+
+    fn raw_mut(&mut self) -> Result<&mut M::Connection> {
+        self.touched.set(true);
+        self.live.as_mut().map(|l| &mut l.raw).ok_or_else(returned)
+    }
+
+    fn watch<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(err) = &result {
+            if err.is_disconnect() {
+                self.broken.set(true);
+            }
+        }
+        result
+    }
+}
+
+impl<M: Module> Drop for PooledConnection<M> {
+    fn drop(&mut self) {
+        let Some(live) = self.live.take() else { return };
+        if std::thread::panicking() {
+            // The holder panicked mid-use: the session state is unknown. Never reuse it.
+            self.pool.discard_live(live, CloseReason::Panicked);
+        } else {
+            self.pool.release(
+                live,
+                self.cleanup.as_ref(),
+                self.broken.get(),
+                self.touched.get(),
+            );
+        }
+    }
+}
+
+impl<M: Module> Deref for PooledConnection<M> {
+    type Target = M::Connection;
+
+    /// # Panics
+    /// After `Connection::close()` was called on this wrapper through the trait (the
+    /// connection is back in the pool). Prefer the consuming [`PooledConnection::close`].
+    fn deref(&self) -> &M::Connection {
+        // The driver may run statements through a shared reference (rusqlite does).
+        self.touched.set(true);
+        match &self.live {
+            Some(live) => &live.raw,
+            None => panic!("{}", returned()),
+        }
+    }
+}
+
+impl<M: Module> DerefMut for PooledConnection<M> {
+    fn deref_mut(&mut self) -> &mut M::Connection {
+        self.touched.set(true);
+        match &mut self.live {
+            Some(live) => &mut live.raw,
+            None => panic!("{}", returned()),
+        }
+    }
+}
+
+impl<M: Module> fmt::Debug for PooledConnection<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PooledConnection")
+            .field("pool", &self.pool.target())
+            .field("checked_out_at", &format_args!("{}", self.site))
+            .field("returned", &self.live.is_none())
+            .field("broken", &self.broken.get())
+            .finish()
+    }
+}
+
+impl<M: Module> Connection for PooledConnection<M> {
+    type Cursor<'c> = PooledCursor<'c, M::Connection>;
+
+    fn cursor(&mut self) -> Result<PooledCursor<'_, M::Connection>> {
+        self.touched.set(true);
+        let Self { live, broken, .. } = self;
+        let live = live.as_mut().ok_or_else(returned)?;
+        match live.raw.cursor() {
+            Ok(inner) => Ok(PooledCursor { inner, broken }),
+            Err(err) => {
+                if err.is_disconnect() {
+                    broken.set(true);
+                }
+                Err(err)
+            }
+        }
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        let result = self.raw_mut().and_then(Connection::commit);
+        self.watch(result)
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        let result = self.raw_mut().and_then(Connection::rollback);
+        self.watch(result)
+    }
+
+    /// Returns the connection to the pool; later calls are Interface errors.
+    fn close(&mut self) -> Result<()> {
+        if let Some(live) = self.live.take() {
+            self.pool.release(
+                live,
+                self.cleanup.as_ref(),
+                self.broken.get(),
+                self.touched.get(),
+            );
+        }
+        Ok(())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.live.is_none()
+    }
+
+    fn execute(&mut self, sql: &str, params: &Params) -> Result<i64> {
+        let result = self.raw_mut().and_then(|c| c.execute(sql, params));
+        self.watch(result)
+    }
+
+    fn ping(&mut self) -> Result<()> {
+        let result = self.raw_mut().and_then(Connection::ping);
+        self.watch(result)
+    }
+
+    fn reset_session(&mut self) -> Result<()> {
+        let result = self.raw_mut().and_then(Connection::reset_session);
+        self.watch(result)
+    }
+
+    fn is_broken(&self) -> bool {
+        self.broken.get() || self.raw().map_or(true, Connection::is_broken)
+    }
+
+    fn set_autocommit(&mut self, autocommit: bool) -> Result<()> {
+        let result = self.raw_mut().and_then(|c| c.set_autocommit(autocommit));
+        self.watch(result)
+    }
+
+    fn in_transaction(&self) -> Option<bool> {
+        self.raw().ok().and_then(Connection::in_transaction)
+    }
+}
+
+/// A cursor of a [`PooledConnection`]: the driver's cursor, watched for disconnect errors.
+pub struct PooledCursor<'c, C: Connection + 'c> {
+    inner: C::Cursor<'c>,
+    broken: &'c Cell<bool>,
+}
+
+impl<'c, C: Connection + 'c> PooledCursor<'c, C> {
+    fn watch<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(err) = &result {
+            if err.is_disconnect() {
+                self.broken.set(true);
+            }
+        }
+        result
+    }
+
+    /// The driver's own cursor.
+    pub fn inner(&mut self) -> &mut C::Cursor<'c> {
+        &mut self.inner
+    }
+}
+
+impl<'c, C: Connection + 'c> Cursor for PooledCursor<'c, C> {
+    fn execute(&mut self, sql: &str, params: &Params) -> Result<()> {
+        let result = self.inner.execute(sql, params);
+        self.watch(result)
+    }
+    fn description(&self) -> Option<&[Column]> {
+        self.inner.description()
+    }
+    fn rowcount(&self) -> i64 {
+        self.inner.rowcount()
+    }
+    fn fetch_next(&mut self) -> Result<Option<Row>> {
+        let result = self.inner.fetch_next();
+        self.watch(result)
+    }
+    fn arraysize(&self) -> usize {
+        self.inner.arraysize()
+    }
+    fn set_arraysize(&mut self, size: usize) {
+        self.inner.set_arraysize(size);
+    }
+    fn close(&mut self) -> Result<()> {
+        self.inner.close()
+    }
+    fn fetchone(&mut self) -> Result<Option<Row>> {
+        let result = self.inner.fetchone();
+        self.watch(result)
+    }
+    fn fetchmany(&mut self, size: Option<usize>) -> Result<Vec<Row>> {
+        let result = self.inner.fetchmany(size);
+        self.watch(result)
+    }
+    fn fetchall(&mut self) -> Result<Vec<Row>> {
+        let result = self.inner.fetchall();
+        self.watch(result)
+    }
+    fn executemany(&mut self, sql: &str, param_sets: &[Params]) -> Result<()> {
+        let result = self.inner.executemany(sql, param_sets);
+        self.watch(result)
+    }
+    fn callproc(&mut self, procname: &str, params: &Params) -> Result<()> {
+        let result = self.inner.callproc(procname, params);
+        self.watch(result)
+    }
+    fn nextset(&mut self) -> Result<bool> {
+        let result = self.inner.nextset();
+        self.watch(result)
+    }
+    fn setinputsizes(&mut self, sizes: &[Option<usize>]) -> Result<()> {
+        self.inner.setinputsizes(sizes)
+    }
+    fn setoutputsize(&mut self, size: usize, column: Option<usize>) -> Result<()> {
+        self.inner.setoutputsize(size, column)
+    }
+    fn lastrowid(&self) -> Option<i64> {
+        self.inner.lastrowid()
+    }
+    fn warnings(&self) -> &[String] {
+        self.inner.warnings()
+    }
+}

@@ -1,0 +1,729 @@
+//! The pool's state machine: idle connections (LIFO), the open count, and the FIFO queue of
+//! waiters. Every front-end (blocking threads here, async tasks in `tpool`) drives it through
+//! the same three steps: [`Pool::start_acquire`], waiting on a [`Waiter`] if queued, and
+//! [`Pool::finish_acquire`].
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::panic::Location;
+use std::sync::{Arc, Weak};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use dbapi::{Connection, Module};
+use parking_lot::Mutex;
+
+use crate::config::Config;
+use crate::connector::{self, Connected};
+use crate::maintenance::{self, Maintained};
+use crate::stats::Counters;
+use crate::waiter::{Notify, Waiter, Wakeup};
+use crate::{Builder, Cleanup, CloseReason, PoolError, PooledConnection, Stats};
+
+/// A connection the pool owns, with its history.
+pub(crate) struct Live<C> {
+    pub(crate) raw: C,
+    created: Instant,
+    uses: u64,
+}
+
+struct Idle<C> {
+    live: Live<C>,
+    since: Instant,
+}
+
+/// What a waiter is handed.
+pub(crate) enum Grant<C> {
+    /// A connection returned by someone else.
+    Conn(Live<C>),
+    /// A freed slot: open a new connection in it.
+    Slot,
+    /// The pool was closed while waiting.
+    Closed,
+}
+
+/// What an acquisition attempt found.
+pub(crate) enum Start<C> {
+    /// Served at once (an idle connection with its idle-since time, or a slot).
+    Ready(Grant<C>, Option<Instant>),
+    /// Queued: wait on the waiter.
+    Queued(Arc<Waiter<Grant<C>>>),
+}
+
+struct State<C> {
+    idle: Vec<Idle<C>>,
+    open: usize,
+    waiters: VecDeque<Arc<Waiter<Grant<C>>>>,
+    scheduled: Option<Instant>,
+    last_connect_error: Option<String>,
+    closed: bool,
+}
+
+pub(crate) struct Shared<M: Module> {
+    module: Arc<M>,
+    target: String,
+    config: Config<M::Connection>,
+    init_sql: Arc<[String]>,
+    state: Mutex<State<M::Connection>>,
+    counters: Counters,
+    this: Weak<Shared<M>>,
+}
+
+/// A connection pool over any [`dbapi::Module`] — eventlet's `ConnectionPool` /
+/// `RawConnectionPool`, for threads. Cheap to clone: clones share one pool.
+///
+/// ```
+/// use dbapi::{params, Connection, Cursor};
+/// use dbpool_core::Pool;
+/// use dbapi_sqlite::Sqlite;
+///
+/// let pool = Pool::builder(Sqlite::memory()).max_size(2).build()?;
+/// let mut conn = pool.get()?;            // a new connection: the pool was empty
+/// conn.execute("SELECT 1", &params![])?;
+/// drop(conn);                            // back to the pool (rolled back if needed)
+/// assert_eq!(pool.stats().idle, 1);
+/// let _again = pool.get()?;              // the same connection, reused
+/// assert_eq!(pool.stats().created, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Pool<M: Module> {
+    shared: Arc<Shared<M>>,
+}
+
+impl<M: Module> Clone for Pool<M> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<M: Module> fmt::Debug for Pool<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stats = self.stats();
+        f.debug_struct("Pool")
+            .field("target", &self.shared.target)
+            .field("max_size", &self.shared.config.max_size)
+            .field("open", &stats.open)
+            .field("idle", &stats.idle)
+            .field("waiting", &stats.waiting)
+            .finish()
+    }
+}
+
+impl<M: Module> Pool<M> {
+    /// A builder with eventlet's defaults (see [`Builder`]).
+    pub fn builder(module: M) -> Builder<M> {
+        Builder::new(module)
+    }
+
+    /// A pool with eventlet's defaults: `min_size` 0, `max_size` 4, `max_idle` 10 s,
+    /// `max_age` 30 s, `connect_timeout` 5 s, rollback on return.
+    ///
+    /// # Errors
+    /// As [`Builder::build`].
+    pub fn new(module: M) -> Result<Self, PoolError> {
+        Builder::new(module).build()
+    }
+
+    pub(crate) fn from_parts(module: M, config: Config<M::Connection>) -> Result<Self, PoolError> {
+        let target = module.target();
+        let init_sql: Arc<[String]> = config.init_sql.clone().into();
+        let min_size = config.min_size;
+        let shared = Arc::new_cyclic(|this| Shared {
+            module: Arc::new(module),
+            target,
+            init_sql,
+            state: Mutex::new(State {
+                idle: Vec::with_capacity(config.max_size),
+                open: 0,
+                waiters: VecDeque::new(),
+                scheduled: None,
+                last_connect_error: None,
+                closed: false,
+            }),
+            config,
+            counters: Counters::default(),
+            this: this.clone(),
+        });
+        let pool = Self { shared };
+        // Warm up: eventlet opens min_size connections in the constructor.
+        let mut warm = Vec::with_capacity(min_size);
+        for _ in 0..min_size {
+            match pool.start_acquire(None, false)? {
+                Start::Ready(grant, since) => warm.push(pool.finish_acquire(grant, since)?),
+                Start::Queued(_) => break,
+            }
+        }
+        for live in warm {
+            pool.check_in(live);
+        }
+        Ok(pool)
+    }
+
+    /// Where this pool connects (from [`Module::target`]; never with a password).
+    #[must_use]
+    pub fn target(&self) -> &str {
+        &self.shared.target
+    }
+
+    /// The module connections are opened with.
+    #[must_use]
+    pub fn module(&self) -> &M {
+        &self.shared.module
+    }
+
+    /// Takes a connection: the most recently returned idle one (LIFO), else a new one while
+    /// fewer than `max_size` are open, else waits — first come, first served — for one to be
+    /// returned, for up to `wait_timeout` (forever by default).
+    ///
+    /// # Errors
+    /// [`PoolError::Connect`] or [`PoolError::ConnectTimeout`] when a new connection cannot
+    /// be opened; [`PoolError::Timeout`] after `wait_timeout`; [`PoolError::Exhausted`] for a
+    /// non-blocking pool; [`PoolError::Closed`] after [`Pool::close`].
+    #[track_caller]
+    pub fn get(&self) -> Result<PooledConnection<M>, PoolError> {
+        self.get_inner(
+            self.shared.config.wait_timeout,
+            self.shared.config.blocking,
+            None,
+        )
+    }
+
+    /// As [`Pool::get`], waiting at most `timeout` whatever `wait_timeout` says.
+    ///
+    /// # Errors
+    /// As [`Pool::get`].
+    #[track_caller]
+    pub fn get_timeout(&self, timeout: Duration) -> Result<PooledConnection<M>, PoolError> {
+        self.get_inner(Some(timeout), true, None)
+    }
+
+    /// Takes a connection without waiting: `Ok(None)` when all `max_size` are in use.
+    ///
+    /// # Errors
+    /// As [`Pool::get`] for opening a new connection.
+    #[track_caller]
+    pub fn try_get(&self) -> Result<Option<PooledConnection<M>>, PoolError> {
+        match self.get_inner(None, false, None) {
+            Ok(conn) => Ok(Some(conn)),
+            Err(PoolError::Exhausted { .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// eventlet's `item(cleanup=…)`: a connection whose return runs `cleanup` instead of the
+    /// pool's.
+    ///
+    /// # Errors
+    /// As [`Pool::get`].
+    #[track_caller]
+    pub fn item(&self, cleanup: Cleanup<M::Connection>) -> Result<PooledConnection<M>, PoolError> {
+        self.get_inner(
+            self.shared.config.wait_timeout,
+            self.shared.config.blocking,
+            Some(cleanup),
+        )
+    }
+
+    /// Runs `f` with a connection and returns it afterwards, even if `f` panics.
+    ///
+    /// # Errors
+    /// As [`Pool::get`]; `f`'s own result is returned inside `Ok`.
+    #[track_caller]
+    pub fn with<R>(&self, f: impl FnOnce(&mut PooledConnection<M>) -> R) -> Result<R, PoolError> {
+        let mut conn = self.get()?;
+        Ok(f(&mut conn))
+    }
+
+    /// eventlet's `put(conn)`: returns a connection, running the pool's cleanup. Dropping the
+    /// connection or calling its `close()` does the same.
+    ///
+    /// # Errors
+    /// [`PoolError::WrongPool`] when `conn` came from another pool (it is returned to its own).
+    pub fn put(&self, conn: PooledConnection<M>) -> Result<(), PoolError> {
+        self.check_owner(&conn)?;
+        drop(conn);
+        Ok(())
+    }
+
+    /// eventlet's `put(conn, cleanup=…)`: returns a connection with a one-off cleanup.
+    ///
+    /// # Errors
+    /// [`PoolError::WrongPool`] when `conn` came from another pool (it is returned to its own
+    /// with its own cleanup).
+    pub fn put_with(
+        &self,
+        mut conn: PooledConnection<M>,
+        cleanup: Cleanup<M::Connection>,
+    ) -> Result<(), PoolError> {
+        self.check_owner(&conn)?;
+        conn.set_cleanup(cleanup);
+        drop(conn);
+        Ok(())
+    }
+
+    fn check_owner(&self, conn: &PooledConnection<M>) -> Result<(), PoolError> {
+        if Arc::ptr_eq(&conn.pool().shared, &self.shared) {
+            Ok(())
+        } else {
+            Err(PoolError::WrongPool {
+                owner: conn.pool().target().to_owned(),
+            })
+        }
+    }
+
+    /// eventlet's `free()`: how many more connections could be handed out without waiting
+    /// (idle ones plus unopened slots: `idle + max_size - open`).
+    #[must_use]
+    pub fn free(&self) -> usize {
+        let state = self.shared.state.lock();
+        state.idle.len() + self.shared.config.max_size - state.open
+    }
+
+    /// eventlet's `waiting()`: callers blocked in `get()` now.
+    #[must_use]
+    pub fn waiting(&self) -> usize {
+        self.shared.state.lock().waiters.len()
+    }
+
+    /// Connections open now (idle, checked out, or being opened).
+    #[must_use]
+    pub fn size(&self) -> usize {
+        self.shared.state.lock().open
+    }
+
+    /// The pool's `max_size`.
+    #[must_use]
+    pub fn max_size(&self) -> usize {
+        self.shared.config.max_size
+    }
+
+    /// A snapshot of the pool's state and counters.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        let state = self.shared.state.lock();
+        let (open, idle, waiting) = (state.open, state.idle.len(), state.waiters.len());
+        drop(state);
+        self.shared.counters.snapshot(open, idle, waiting)
+    }
+
+    /// eventlet's `clear()`: closes every idle connection and takes it off the size count
+    /// (eventlet bug #139 left it counted). Checked-out connections are not touched.
+    /// `min_size` is restored by the maintenance thread.
+    pub fn clear(&self) {
+        let mut state = self.shared.state.lock();
+        let idle = std::mem::take(&mut state.idle);
+        state.open -= idle.len();
+        let top_up = !state.closed && state.open < self.shared.config.min_size;
+        drop(state);
+        for entry in idle {
+            self.close_live(entry.live, CloseReason::Cleared);
+        }
+        if top_up {
+            self.schedule_maintenance(Instant::now());
+        }
+    }
+
+    /// Closes the pool: idle connections are closed now, waiters fail with
+    /// [`PoolError::Closed`], checked-out connections are closed when returned, and later
+    /// `get()` calls fail.
+    pub fn close(&self) {
+        let mut state = self.shared.state.lock();
+        state.closed = true;
+        let waiters = std::mem::take(&mut state.waiters);
+        let wakeups: Vec<Wakeup> = waiters.iter().map(|w| w.grant(Grant::Closed)).collect();
+        drop(state);
+        wakeups.into_iter().for_each(Wakeup::wake);
+        self.clear();
+    }
+
+    #[track_caller]
+    fn get_inner(
+        &self,
+        timeout: Option<Duration>,
+        blocking: bool,
+        cleanup: Option<Cleanup<M::Connection>>,
+    ) -> Result<PooledConnection<M>, PoolError> {
+        let site = Location::caller();
+        let (grant, since) =
+            match self.start_acquire(Some(Notify::Thread(thread::current())), blocking)? {
+                Start::Ready(grant, since) => (grant, since),
+                Start::Queued(waiter) => (self.wait_blocking(&waiter, timeout)?, None),
+            };
+        let live = self.finish_acquire(grant, since)?;
+        Ok(PooledConnection::new(self.clone(), live, cleanup, site))
+    }
+
+    /// Step 1: take an idle connection, reserve a slot, or queue a waiter (when `notify` is
+    /// given and the pool may wait).
+    pub(crate) fn start_acquire(
+        &self,
+        notify: Option<Notify>,
+        may_wait: bool,
+    ) -> Result<Start<M::Connection>, PoolError> {
+        let mut state = self.shared.state.lock();
+        if state.closed {
+            return Err(self.closed_error());
+        }
+        if let Some(idle) = state.idle.pop() {
+            return Ok(Start::Ready(Grant::Conn(idle.live), Some(idle.since)));
+        }
+        if state.open < self.shared.config.max_size {
+            state.open += 1;
+            return Ok(Start::Ready(Grant::Slot, None));
+        }
+        match notify {
+            Some(notify) if may_wait => {
+                let waiter = Arc::new(Waiter::new(notify));
+                state.waiters.push_back(Arc::clone(&waiter));
+                Ok(Start::Queued(waiter))
+            }
+            _ => Err(PoolError::Exhausted {
+                target: self.shared.target.clone(),
+                max_size: self.shared.config.max_size,
+            }),
+        }
+    }
+
+    fn wait_blocking(
+        &self,
+        waiter: &Arc<Waiter<Grant<M::Connection>>>,
+        timeout: Option<Duration>,
+    ) -> Result<Grant<M::Connection>, PoolError> {
+        let started = Instant::now();
+        let deadline = timeout.map(|t| started + t);
+        loop {
+            if let Some(grant) = waiter.take_grant() {
+                self.shared.counters.waited(started.elapsed());
+                return Ok(grant);
+            }
+            match deadline {
+                None => thread::park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return self.abandon_wait(waiter, started);
+                    }
+                    thread::park_timeout(deadline - now);
+                }
+            }
+        }
+    }
+
+    /// Gives up waiting: leaves the queue, or — if a grant arrived meanwhile — takes it, so
+    /// nothing handed to this waiter is lost.
+    pub(crate) fn abandon_wait(
+        &self,
+        waiter: &Arc<Waiter<Grant<M::Connection>>>,
+        started: Instant,
+    ) -> Result<Grant<M::Connection>, PoolError> {
+        let mut state = self.shared.state.lock();
+        if let Some(pos) = state.waiters.iter().position(|w| Arc::ptr_eq(w, waiter)) {
+            state.waiters.remove(pos);
+            self.shared.counters.timed_out();
+            return Err(PoolError::Timeout {
+                target: self.shared.target.clone(),
+                waited: started.elapsed(),
+                max_size: self.shared.config.max_size,
+                in_use: state.open - state.idle.len(),
+                waiting: state.waiters.len(),
+                last_connect_error: state.last_connect_error.clone(),
+            });
+        }
+        drop(state);
+        // Not queued any more: it was served under the lock we just held, so the grant is
+        // already stored.
+        waiter.take_grant().ok_or_else(|| PoolError::Closed {
+            target: self.shared.target.clone(),
+        })
+    }
+
+    /// Cancels a queued or served acquisition (an async `get()` dropped mid-wait): whatever
+    /// was granted goes back to the pool.
+    #[allow(dead_code)] // the async front-end's cancellation path
+    pub(crate) fn cancel_wait(&self, waiter: &Arc<Waiter<Grant<M::Connection>>>) {
+        let mut state = self.shared.state.lock();
+        if let Some(pos) = state.waiters.iter().position(|w| Arc::ptr_eq(w, waiter)) {
+            state.waiters.remove(pos);
+            return;
+        }
+        drop(state);
+        match waiter.take_grant() {
+            Some(Grant::Conn(live)) => self.check_in(live),
+            Some(Grant::Slot) => self.release_slot(),
+            Some(Grant::Closed) | None => {}
+        }
+    }
+
+    /// Step 3: turn a grant into a live connection, opening or validating as needed.
+    pub(crate) fn finish_acquire(
+        &self,
+        grant: Grant<M::Connection>,
+        idle_since: Option<Instant>,
+    ) -> Result<Live<M::Connection>, PoolError> {
+        match grant {
+            Grant::Closed => Err(self.closed_error()),
+            Grant::Slot => self.open_in_slot(),
+            Grant::Conn(mut live) => {
+                let Some(window) = self.shared.config.test_on_checkout else {
+                    return Ok(live);
+                };
+                if idle_since.is_some_and(|since| since.elapsed() >= window)
+                    && live.raw.ping().is_err()
+                {
+                    // Keep the slot; replace the connection.
+                    self.close_quietly(live.raw, CloseReason::Broken);
+                    return self.open_in_slot();
+                }
+                Ok(live)
+            }
+        }
+    }
+
+    /// Opens a connection in a slot already counted in `open`.
+    fn open_in_slot(&self) -> Result<Live<M::Connection>, PoolError> {
+        let shared = &self.shared;
+        let late_pool = self.clone();
+        let outcome = connector::connect(
+            Arc::clone(&shared.module),
+            shared.config.connect_timeout,
+            Arc::clone(&shared.init_sql),
+            move |conn| {
+                late_pool.shared.counters.connect_failed();
+                if let Some(conn) = conn {
+                    late_pool.close_quietly(conn, CloseReason::LateConnect);
+                }
+                late_pool.release_slot();
+            },
+        );
+        match outcome {
+            Connected::Ok(raw) => {
+                shared.counters.created();
+                Ok(Live {
+                    raw,
+                    created: Instant::now(),
+                    uses: 0,
+                })
+            }
+            Connected::Failed(source) => {
+                shared.counters.connect_failed();
+                shared.state.lock().last_connect_error = Some(source.to_string());
+                self.release_slot();
+                Err(PoolError::Connect {
+                    target: shared.target.clone(),
+                    source,
+                })
+            }
+            Connected::TimedOut => {
+                let timeout = shared.config.connect_timeout.unwrap_or_default();
+                shared.state.lock().last_connect_error =
+                    Some(format!("connect timed out after {timeout:?}"));
+                Err(PoolError::ConnectTimeout {
+                    target: shared.target.clone(),
+                    timeout,
+                })
+            }
+        }
+    }
+
+    /// Returns a checked-out connection: checks, cleanup, then hand-off or idle.
+    pub(crate) fn release(
+        &self,
+        mut live: Live<M::Connection>,
+        cleanup: Option<&Cleanup<M::Connection>>,
+        broken: bool,
+        touched: bool,
+    ) {
+        if broken || live.raw.is_broken() {
+            return self.discard_live(live, CloseReason::Broken);
+        }
+        let cleanup = cleanup.unwrap_or(&self.shared.config.cleanup);
+        let cleaned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cleanup.run(&mut live.raw, touched)
+        }));
+        if !matches!(cleaned, Ok(Ok(()))) {
+            return self.discard_live(live, CloseReason::CleanupFailed);
+        }
+        live.uses += 1;
+        if self
+            .shared
+            .config
+            .max_usage
+            .is_some_and(|max| live.uses >= max)
+        {
+            return self.discard_live(live, CloseReason::MaxUsage);
+        }
+        self.check_in(live);
+    }
+
+    /// Puts a clean connection back: to the oldest waiter, else onto the idle stack.
+    fn check_in(&self, live: Live<M::Connection>) {
+        let config = &self.shared.config;
+        if config.max_idle == Some(Duration::ZERO) {
+            return self.discard_live(live, CloseReason::Idle);
+        }
+        let now = Instant::now();
+        if config
+            .max_age
+            .is_some_and(|max_age| now.saturating_duration_since(live.created) >= max_age)
+        {
+            return self.discard_live(live, CloseReason::Age);
+        }
+        let mut state = self.shared.state.lock();
+        if state.closed {
+            drop(state);
+            return self.discard_live(live, CloseReason::Cleared);
+        }
+        if let Some(waiter) = state.waiters.pop_front() {
+            let wakeup = waiter.grant(Grant::Conn(live));
+            drop(state);
+            return wakeup.wake();
+        }
+        if config.max_cached.is_some_and(|max| state.idle.len() >= max) {
+            drop(state);
+            return self.discard_live(live, CloseReason::OverCached);
+        }
+        let expiry = self.expiry(&live, now);
+        state.idle.push(Idle { live, since: now });
+        let reschedule = match (expiry, state.scheduled) {
+            (Some(expiry), Some(scheduled)) if expiry >= scheduled => None,
+            (Some(expiry), _) => {
+                state.scheduled = Some(expiry);
+                Some(expiry)
+            }
+            (None, _) => None,
+        };
+        drop(state);
+        if let Some(deadline) = reschedule {
+            self.schedule_maintenance(deadline);
+        }
+    }
+
+    fn expiry(&self, live: &Live<M::Connection>, idle_since: Instant) -> Option<Instant> {
+        let config = &self.shared.config;
+        let idle = config.max_idle.map(|d| idle_since + d);
+        let age = config.max_age.map(|d| live.created + d);
+        match (idle, age) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Closes a connection that was checked out (or handed over) and frees its slot.
+    pub(crate) fn discard_live(&self, live: Live<M::Connection>, reason: CloseReason) {
+        self.close_quietly(live.raw, reason);
+        self.release_slot();
+    }
+
+    fn close_live(&self, live: Live<M::Connection>, reason: CloseReason) {
+        self.close_quietly(live.raw, reason);
+    }
+
+    fn close_quietly(&self, mut raw: M::Connection, reason: CloseReason) {
+        // The connection is going away either way; a failing close has nothing to report to.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| raw.close()));
+        self.shared.counters.closed(reason);
+        drop(raw);
+    }
+
+    /// A slot became free: hand it to the oldest waiter (who opens a new connection in it),
+    /// or take it off the count.
+    fn release_slot(&self) {
+        let mut state = self.shared.state.lock();
+        if let Some(waiter) = state.waiters.pop_front() {
+            let wakeup = waiter.grant(Grant::Slot);
+            drop(state);
+            return wakeup.wake();
+        }
+        state.open -= 1;
+        let top_up = !state.closed && state.open < self.shared.config.min_size;
+        drop(state);
+        if top_up {
+            self.schedule_maintenance(Instant::now());
+        }
+    }
+
+    fn schedule_maintenance(&self, deadline: Instant) {
+        let weak: Weak<dyn Maintained> = self.shared.this.clone();
+        maintenance::schedule(deadline, weak);
+    }
+
+    fn closed_error(&self) -> PoolError {
+        PoolError::Closed {
+            target: self.shared.target.clone(),
+        }
+    }
+
+    /// Opens connections until `min_size` are open (on a thread of its own, so the shared
+    /// maintenance thread never waits on a driver).
+    fn top_up(&self) {
+        let pool = self.clone();
+        let _ = thread::Builder::new()
+            .name("dbpool-top-up".to_owned())
+            .spawn(move || loop {
+                {
+                    let mut state = pool.shared.state.lock();
+                    if state.closed || state.open >= pool.shared.config.min_size {
+                        return;
+                    }
+                    state.open += 1;
+                }
+                match pool.open_in_slot() {
+                    Ok(live) => pool.check_in(live),
+                    Err(_) => {
+                        // Try again later rather than spinning on a server that is down.
+                        let retry = Instant::now() + Duration::from_secs(1);
+                        pool.schedule_maintenance(retry);
+                        return;
+                    }
+                }
+            });
+    }
+}
+
+impl<M: Module> Maintained for Shared<M> {
+    fn maintain(&self, now: Instant) -> Option<Instant> {
+        let pool = Pool {
+            shared: self.this.upgrade()?,
+        };
+        let mut expired = Vec::new();
+        let mut state = self.state.lock();
+        let mut next: Option<Instant> = None;
+        let mut index = 0;
+        while index < state.idle.len() {
+            let (created, since) = {
+                let entry = &state.idle[index];
+                (entry.live.created, entry.since)
+            };
+            let reason = if self.config.max_age.is_some_and(|d| now >= created + d) {
+                Some(CloseReason::Age)
+            } else if self.config.max_idle.is_some_and(|d| now >= since + d) {
+                Some(CloseReason::Idle)
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                expired.push((state.idle.remove(index), reason));
+                continue;
+            }
+            let expiry = pool.expiry(&state.idle[index].live, since);
+            next = match (next, expiry) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            index += 1;
+        }
+        state.open -= expired.len();
+        state.scheduled = next;
+        let top_up = !state.closed && state.open < self.config.min_size;
+        drop(state);
+        for (entry, reason) in expired {
+            pool.close_live(entry.live, reason);
+        }
+        if top_up {
+            pool.top_up();
+        }
+        next
+    }
+}

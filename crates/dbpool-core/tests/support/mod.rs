@@ -1,0 +1,2 @@
+pub mod counted;
+pub mod fault_driver;
