@@ -150,7 +150,7 @@ impl<M: Module> Pool<M> {
         // Warm up: eventlet opens min_size connections in the constructor.
         let mut warm = Vec::with_capacity(min_size);
         for _ in 0..min_size {
-            match pool.start_acquire(None, false)? {
+            match pool.start_acquire(None::<fn() -> Notify>, false)? {
                 Start::Ready(grant, since) => warm.push(pool.finish_acquire(grant, since)?),
                 Start::Queued(_) => break,
             }
@@ -347,7 +347,7 @@ impl<M: Module> Pool<M> {
     ) -> Result<PooledConnection<M>, PoolError> {
         let site = Location::caller();
         let (grant, since) =
-            match self.start_acquire(Some(Notify::Thread(thread::current())), blocking)? {
+            match self.start_acquire(Some(|| Notify::Thread(thread::current())), blocking)? {
                 Start::Ready(grant, since) => (grant, since),
                 Start::Queued(waiter) => (self.wait_blocking(&waiter, timeout)?, None),
             };
@@ -359,7 +359,7 @@ impl<M: Module> Pool<M> {
     /// given and the pool may wait).
     pub(crate) fn start_acquire(
         &self,
-        notify: Option<Notify>,
+        notify: Option<impl FnOnce() -> Notify>,
         may_wait: bool,
     ) -> Result<Start<M::Connection>, PoolError> {
         let mut state = self.shared.state.lock();
@@ -375,7 +375,7 @@ impl<M: Module> Pool<M> {
         }
         match notify {
             Some(notify) if may_wait => {
-                let waiter = Arc::new(Waiter::new(notify));
+                let waiter = Arc::new(Waiter::new(notify()));
                 state.waiters.push_back(Arc::clone(&waiter));
                 Ok(Start::Queued(waiter))
             }
