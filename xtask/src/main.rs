@@ -4,7 +4,9 @@
 //! - `cargo xtask lint`: `cargo fmt --check`, clippy with `-D warnings`, `cargo doc` with
 //!   `-D warnings`.
 //! - `cargo xtask ci`: lint, then test (what `.ci/run` runs).
+//! - `cargo xtask db up|down|env`: throwaway servers under `target/db/`.
 
+mod db;
 mod run;
 
 use std::process::ExitCode;
@@ -14,7 +16,10 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   test     run every test of the workspace (server-backed tests included)
   lint     cargo fmt --check, clippy -D warnings, cargo doc -D warnings
-  ci       lint, then test";
+  ci       lint, then test
+  db up    start PostgreSQL under target/db (installing it when root and missing)
+  db down  stop it and remove its data
+  db env   print the servers' environment as shell exports";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,6 +27,12 @@ fn main() -> ExitCode {
         Some("test") => run::test(&args[1..]),
         Some("lint") => run::lint(),
         Some("ci") => run::lint().and_then(|()| run::test(&[])),
+        Some("db") => match args.get(1).map(String::as_str) {
+            Some("up") => db::up(),
+            Some("down") => db::down(),
+            Some("env") => db::print_env(),
+            _ => Err(format!("usage: cargo xtask db up|down|env\n\n{USAGE}")),
+        },
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

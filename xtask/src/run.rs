@@ -15,25 +15,48 @@ fn cargo() -> Command {
     cmd
 }
 
+/// How a command is shown in logs: program and arguments, never its environment (which may
+/// hold passwords).
+pub fn describe(cmd: &Command) -> String {
+    let mut text = cmd.get_program().to_string_lossy().into_owned();
+    for arg in cmd.get_args() {
+        text.push(' ');
+        text.push_str(&arg.to_string_lossy());
+    }
+    text
+}
+
 /// Runs a command, failing with its description when it fails.
 pub fn status(cmd: &mut Command) -> Result<(), String> {
-    eprintln!("xtask: running {cmd:?}");
+    let shown = describe(cmd);
+    eprintln!("xtask: running {shown}");
     let status = cmd
         .status()
-        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("{cmd:?} failed with {status}"))
+        Err(format!("{shown} failed with {status}"))
     }
 }
 
-/// `cargo xtask test [extra cargo test args]`.
+/// `cargo xtask test [extra cargo test args]`: servers up, every test with the ignored
+/// server-backed ones included, servers down (also when tests fail).
 pub fn test(extra: &[String]) -> Result<(), String> {
+    crate::db::up()?;
+    let result = test_with_servers(extra);
+    crate::db::down()?;
+    result
+}
+
+fn test_with_servers(extra: &[String]) -> Result<(), String> {
+    let vars = crate::db::vars()?;
     status(
         cargo()
             .args(["test", "--workspace", "--all-targets"])
-            .args(extra),
+            .args(extra)
+            .args(["--", "--include-ignored"])
+            .envs(vars.iter().map(|(k, v)| (k, v))),
     )?;
     status(cargo().args(["test", "--workspace", "--doc"]))
 }

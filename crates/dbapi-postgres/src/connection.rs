@@ -1,0 +1,215 @@
+//! [`PgConnection`]: DB-API transactions and session reset over a `postgres::Client`.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use dbapi::{Connection, Error, Result};
+use postgres::{Client, Statement};
+
+use crate::error_mapping::from_postgres;
+use crate::PgCursor;
+
+/// How far [`Connection::reset_session`] goes, from cheapest to most thorough.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResetLevel {
+    /// `ROLLBACK` only, and only when a transaction is open: no round trip otherwise.
+    /// Session settings, temp tables, locks and `LISTEN`s survive.
+    #[default]
+    Rollback,
+    /// deadpool's "Clean": `ROLLBACK` then `CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT;
+    /// RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD
+    /// SEQUENCES;` in one round trip. Keeps server-side prepared statements, so the
+    /// adapter's statement cache stays warm; a user's own `PREPARE` survives.
+    Clean,
+    /// `ROLLBACK` then `DISCARD ALL` in one round trip: the session is indistinguishable
+    /// from a fresh one, prepared statements included (the statement cache is emptied, so
+    /// the next statements are prepared again).
+    Full,
+}
+
+const CLEAN_SQL: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
+                         SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES;";
+
+/// The most statements kept prepared per connection.
+const STATEMENT_CACHE: usize = 256;
+
+/// An open PostgreSQL connection.
+///
+/// Transactions follow the DB-API (and psycopg2): with autocommit off (the default) the
+/// first statement opens a transaction (`BEGIN`), which lasts until `commit()` or
+/// `rollback()`. Statements are prepared once per connection and cached.
+pub struct PgConnection {
+    client: Option<Client>,
+    statements: HashMap<String, Statement>,
+    in_transaction: bool,
+    autocommit: bool,
+    reset: ResetLevel,
+}
+
+impl fmt::Debug for PgConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgConnection")
+            .field("open", &self.client.is_some())
+            .field("in_transaction", &self.in_transaction)
+            .field("autocommit", &self.autocommit)
+            .field("cached_statements", &self.statements.len())
+            .finish()
+    }
+}
+
+/// The first keyword of a statement, upper-cased.
+fn first_keyword(sql: &str) -> String {
+    sql.trim_start()
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+impl PgConnection {
+    pub(crate) fn new(client: Client, reset: ResetLevel) -> Self {
+        Self {
+            client: Some(client),
+            statements: HashMap::new(),
+            in_transaction: false,
+            autocommit: false,
+            reset,
+        }
+    }
+
+    /// The `postgres::Client`, for driver-specific calls (`COPY`, notifications, ...).
+    ///
+    /// # Errors
+    /// An Interface error after `close()`.
+    pub fn native_mut(&mut self) -> Result<&mut Client> {
+        self.client
+            .as_mut()
+            .ok_or_else(|| Error::closed("connection"))
+    }
+
+    /// Whether autocommit is on.
+    #[must_use]
+    pub fn autocommit(&self) -> bool {
+        self.autocommit
+    }
+
+    /// Opens the implicit transaction when needed, and tracks explicit transaction control.
+    pub(crate) fn before_statement(&mut self, sql: &str) -> Result<()> {
+        match first_keyword(sql).as_str() {
+            "BEGIN" | "START" => {
+                self.in_transaction = true;
+                return Ok(());
+            }
+            "COMMIT" | "END" | "ROLLBACK" | "ABORT" => {
+                self.in_transaction = false;
+                return Ok(());
+            }
+            _ => {}
+        }
+        if !self.autocommit && !self.in_transaction {
+            self.native_mut()?
+                .batch_execute("BEGIN")
+                .map_err(from_postgres)?;
+            self.in_transaction = true;
+        }
+        Ok(())
+    }
+
+    /// The prepared statement for `sql`, prepared on first use.
+    pub(crate) fn prepared(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(stmt) = self.statements.get(sql) {
+            return Ok(stmt.clone());
+        }
+        let stmt = self.native_mut()?.prepare(sql).map_err(from_postgres)?;
+        if self.statements.len() >= STATEMENT_CACHE {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_owned(), stmt.clone());
+        Ok(stmt)
+    }
+
+    fn end_transaction(&mut self, verb: &str) -> Result<()> {
+        if !self.in_transaction {
+            self.native_mut()?;
+            return Ok(());
+        }
+        // The transaction is over whatever the server answers.
+        self.in_transaction = false;
+        self.native_mut()?
+            .batch_execute(verb)
+            .map_err(from_postgres)
+    }
+}
+
+impl Connection for PgConnection {
+    type Cursor<'c> = PgCursor<'c>;
+
+    fn cursor(&mut self) -> Result<PgCursor<'_>> {
+        self.native_mut()?;
+        Ok(PgCursor::new(self))
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.end_transaction("COMMIT")
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        self.end_transaction("ROLLBACK")
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.statements.clear();
+        match self.client.take() {
+            Some(client) => client.close().map_err(from_postgres),
+            None => Ok(()),
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.client.is_none()
+    }
+
+    /// An empty simple query: one round trip, no parsing.
+    fn ping(&mut self) -> Result<()> {
+        self.native_mut()?
+            .simple_query("")
+            .map(|_| ())
+            .map_err(from_postgres)
+    }
+
+    /// As configured by [`crate::Postgres::reset_level`].
+    fn reset_session(&mut self) -> Result<()> {
+        self.rollback()?;
+        self.autocommit = false;
+        match self.reset {
+            ResetLevel::Rollback => Ok(()),
+            ResetLevel::Clean => self
+                .native_mut()?
+                .batch_execute(CLEAN_SQL)
+                .map_err(from_postgres),
+            ResetLevel::Full => {
+                self.statements.clear();
+                self.native_mut()?
+                    .batch_execute("DISCARD ALL")
+                    .map_err(from_postgres)
+            }
+        }
+    }
+
+    /// Closed, or the client saw the connection end.
+    fn is_broken(&self) -> bool {
+        self.client.as_ref().is_none_or(Client::is_closed)
+    }
+
+    fn set_autocommit(&mut self, autocommit: bool) -> Result<()> {
+        if autocommit {
+            self.commit()?;
+        }
+        self.autocommit = autocommit;
+        Ok(())
+    }
+
+    fn in_transaction(&self) -> Option<bool> {
+        Some(self.in_transaction)
+    }
+}

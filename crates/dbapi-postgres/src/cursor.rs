@@ -1,0 +1,162 @@
+//! [`PgCursor`]: executes statements with `$n` parameters and buffers their rows.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use dbapi::{Column, Cursor, Error, Params, Result, Row, Value};
+use postgres::types::ToSql;
+
+use crate::decode::{self, Raw};
+use crate::error_mapping::from_postgres;
+use crate::params::PgParam;
+use crate::PgConnection;
+
+/// A cursor on a [`PgConnection`]. Results are read completely by `execute`.
+pub struct PgCursor<'c> {
+    conn: &'c mut PgConnection,
+    closed: bool,
+    description: Option<Arc<[Column]>>,
+    rows: VecDeque<Row>,
+    has_result: bool,
+    rowcount: i64,
+    arraysize: usize,
+}
+
+impl<'c> PgCursor<'c> {
+    pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
+        Self {
+            conn,
+            closed: false,
+            description: None,
+            rows: VecDeque::new(),
+            has_result: false,
+            rowcount: -1,
+            arraysize: 1,
+        }
+    }
+
+    fn run(&mut self, sql: &str, values: &[Value]) -> Result<()> {
+        self.conn.before_statement(sql)?;
+        let stmt = self.conn.prepared(sql)?;
+        if stmt.params().len() != values.len() {
+            return Err(Error::programming(format!(
+                "the statement has {} parameters ($1…${}) but {} values were given",
+                stmt.params().len(),
+                stmt.params().len(),
+                values.len()
+            )));
+        }
+        let params: Vec<PgParam<'_>> = values.iter().map(PgParam).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let client = self.conn.native_mut()?;
+        if stmt.columns().is_empty() {
+            let changed = client.execute(&stmt, &refs).map_err(from_postgres)?;
+            self.rowcount = i64::try_from(changed).unwrap_or(i64::MAX);
+            return Ok(());
+        }
+        let rows = client.query(&stmt, &refs).map_err(from_postgres)?;
+        let columns: Arc<[Column]> = stmt
+            .columns()
+            .iter()
+            .map(|c| Column::new(c.name(), decode::type_code(c.type_())))
+            .collect();
+        let mut buffered = VecDeque::with_capacity(rows.len());
+        for row in &rows {
+            let mut values = Vec::with_capacity(columns.len());
+            for (i, column) in stmt.columns().iter().enumerate() {
+                let raw: Raw<'_> = row.try_get(i).map_err(from_postgres)?;
+                values.push(decode::decode(column.type_(), raw)?);
+            }
+            buffered.push_back(Row::new(Arc::clone(&columns), values)?);
+        }
+        self.rowcount = i64::try_from(buffered.len()).unwrap_or(i64::MAX);
+        self.rows = buffered;
+        self.description = Some(columns);
+        self.has_result = true;
+        Ok(())
+    }
+}
+
+impl Cursor for PgCursor<'_> {
+    fn execute(&mut self, sql: &str, params: &Params) -> Result<()> {
+        if self.closed {
+            return Err(Error::closed("cursor"));
+        }
+        self.description = None;
+        self.rows.clear();
+        self.has_result = false;
+        self.rowcount = -1;
+        match params {
+            Params::None => self.run(sql, &[]),
+            Params::Positional(values) => self.run(sql, values),
+            Params::Named(_) => Err(Error::not_supported(
+                "PostgreSQL takes positional parameters ($1, $2, …); pass Params::Positional",
+            )),
+        }
+    }
+
+    fn description(&self) -> Option<&[Column]> {
+        self.description.as_deref()
+    }
+
+    fn rowcount(&self) -> i64 {
+        self.rowcount
+    }
+
+    fn fetch_next(&mut self) -> Result<Option<Row>> {
+        if self.closed {
+            return Err(Error::closed("cursor"));
+        }
+        if !self.has_result {
+            return Err(Error::programming(
+                "no result set to fetch from: execute a query that returns rows first",
+            ));
+        }
+        Ok(self.rows.pop_front())
+    }
+
+    fn arraysize(&self) -> usize {
+        self.arraysize
+    }
+
+    fn set_arraysize(&mut self, size: usize) {
+        self.arraysize = size;
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.closed = true;
+        self.rows.clear();
+        self.description = None;
+        Ok(())
+    }
+
+    /// Sums the rows changed by every execution into `rowcount`.
+    fn executemany(&mut self, sql: &str, param_sets: &[Params]) -> Result<()> {
+        let mut total = 0;
+        for params in param_sets {
+            self.execute(sql, params)?;
+            total += self.rowcount.max(0);
+        }
+        self.rowcount = total;
+        Ok(())
+    }
+
+    /// Calls a function: `SELECT * FROM procname($1, …)`; its result is fetchable.
+    fn callproc(&mut self, procname: &str, params: &Params) -> Result<()> {
+        if procname.is_empty()
+            || !procname
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        {
+            return Err(Error::programming(format!(
+                "callproc needs a plain function name, got {procname:?}"
+            )));
+        }
+        let markers: Vec<String> = (1..=params.len()).map(|i| format!("${i}")).collect();
+        self.execute(
+            &format!("SELECT * FROM {procname}({})", markers.join(", ")),
+            params,
+        )
+    }
+}

@@ -1,0 +1,43 @@
+//! The PostgreSQL adapter for the [`dbapi`] contract, over the [`postgres`] crate.
+//!
+//! ```no_run
+//! use dbapi::{params, Connection, Cursor, Module};
+//! use dbapi_postgres::Postgres;
+//!
+//! let mut conn = Postgres::from_dsn("postgres://app:secret@127.0.0.1/shop")?.connect()?;
+//! let mut cur = conn.cursor()?;
+//! cur.execute("SELECT id, name FROM users WHERE id > $1", &params![10_i64])?;
+//! for row in cur.fetchall()? {
+//!     println!("{} {}", row.get::<i64>("id")?, row.get::<String>("name")?);
+//! }
+//! # Ok::<(), dbapi::Error>(())
+//! ```
+//!
+//! - `paramstyle` is `$n` ([`dbapi::ParamStyle::Dollar`]); named parameters are rejected
+//!   with NotSupported rather than rewritten. Parameters are sent as text and typed by the
+//!   server from the statement, so write `$1::int8` where the statement gives no type
+//!   (a bare `SELECT $1` is `text`).
+//! - Errors are classified from SQLSTATE as psycopg2 does and keep the server's message,
+//!   detail and hint; class 08 and 57P01–57P03 are disconnects.
+//! - Types: `int2/4/8`, `float4/8`, `numeric` (exact, as [`dbapi::Value::Decimal`] text),
+//!   `text`/`varchar`/`char`, `bytea`, `bool`, `date`, `time`, `timestamp`, `timestamptz`
+//!   (UTC), `uuid` and `json`/`jsonb` as text, `NULL` of any type. Other types are a clear
+//!   NotSupported error naming the type.
+//! - `rowcount` comes from the command tag; `ping` is an empty query; `is_broken` asks the
+//!   client without blocking; `reset_session` does what [`ResetLevel`] says.
+//! - TLS is not included in this build: `sslmode=require` is a NotSupported error.
+
+#![warn(missing_docs)]
+
+mod connection;
+mod cursor;
+mod decode;
+mod error_mapping;
+mod module;
+mod params;
+
+pub use connection::{PgConnection, ResetLevel};
+pub use cursor::PgCursor;
+pub use error_mapping::from_postgres;
+pub use module::Postgres;
+pub use postgres;

@@ -1,0 +1,218 @@
+//! PostgreSQL-specific behaviour beyond the conformance suite, on the real server that
+//! `cargo xtask test` starts.
+
+use dbapi::{named_params, params, ConnectParams, Connection, Cursor, ErrorKind, Module, Value};
+use dbapi_postgres::{PgConnection, Postgres};
+
+fn url() -> String {
+    std::env::var("DBPOOL_PG_URL")
+        .expect("DBPOOL_PG_URL is not set: run the PostgreSQL tests with `cargo xtask test`")
+}
+
+fn connect() -> PgConnection {
+    Postgres::from_dsn(&url())
+        .expect("valid url")
+        .connect()
+        .expect("connect")
+}
+
+fn one(conn: &mut PgConnection, sql: &str) -> Value {
+    let mut cur = conn.cursor().expect("cursor");
+    cur.execute(sql, &params![])
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    cur.fetchone().expect("fetch").expect("a row")[0].clone()
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test"]
+fn types_map_to_values() {
+    let mut conn = connect();
+    assert_eq!(one(&mut conn, "SELECT 7::int2"), Value::Int(7));
+    assert_eq!(one(&mut conn, "SELECT 7::int4"), Value::Int(7));
+    assert_eq!(one(&mut conn, "SELECT 1.5::float4"), Value::Float(1.5));
+    assert_eq!(
+        one(&mut conn, "SELECT 123456789012345678901234.567890::numeric"),
+        Value::Decimal("123456789012345678901234.567890".to_owned())
+    );
+    assert_eq!(one(&mut conn, "SELECT 'x'::varchar(3)"), Value::from("x"));
+    assert_eq!(one(&mut conn, "SELECT 'ab'::char(3)"), Value::from("ab "));
+    assert_eq!(
+        one(
+            &mut conn,
+            "SELECT 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid"
+        ),
+        Value::from("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
+    );
+    assert_eq!(
+        one(&mut conn, "SELECT '{\"a\": 1}'::json"),
+        Value::from("{\"a\": 1}")
+    );
+    assert_eq!(
+        one(&mut conn, "SELECT '{\"a\": 1}'::jsonb"),
+        Value::from("{\"a\": 1}")
+    );
+    assert_eq!(
+        one(&mut conn, "SELECT '2024-02-29 12:00:00+02'::timestamptz AT TIME ZONE 'UTC' = '2024-02-29 10:00:00'"),
+        Value::Bool(true)
+    );
+    for null in [
+        "SELECT NULL::int8",
+        "SELECT NULL::text",
+        "SELECT NULL::interval",
+        "SELECT NULL::point",
+    ] {
+        assert_eq!(one(&mut conn, null), Value::Null, "{null}");
+    }
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test"]
+fn unmapped_types_are_a_clear_not_supported_error() {
+    let mut conn = connect();
+    let mut cur = conn.cursor().expect("cursor");
+    let err = cur
+        .execute("SELECT '1 day'::interval", &params![])
+        .expect_err("interval is not mapped");
+    assert_eq!(err.kind(), ErrorKind::NotSupported);
+    assert!(err.message().contains("interval"), "{err}");
+    assert!(err.message().contains("::text"), "{err}");
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test"]
+fn parameters_are_typed_by_the_statement() {
+    let mut conn = connect();
+    let mut cur = conn.cursor().expect("cursor");
+    cur.execute(
+        "SELECT $1::int2 + 1, $2::numeric * 2, $3::date, $4::bytea, $5::bool",
+        &params![
+            41,
+            Value::Decimal("0.25".to_owned()),
+            Value::date(2020, 1, 31).expect("date"),
+            vec![0u8, 1, 2],
+            true
+        ],
+    )
+    .expect("typed parameters");
+    let row = cur.fetchone().expect("fetch").expect("row");
+    assert_eq!(row[0], Value::Int(42));
+    assert_eq!(row[1], Value::Decimal("0.50".to_owned()));
+    assert_eq!(row[2], Value::date(2020, 1, 31).expect("date"));
+    assert_eq!(row[3], Value::Bytes(vec![0, 1, 2]));
+    assert_eq!(row[4], Value::Bool(true));
+    let err = cur
+        .execute("SELECT :a", &named_params! {"a" => 1})
+        .expect_err("named");
+    assert_eq!(err.kind(), ErrorKind::NotSupported);
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test"]
+fn errors_keep_sqlstate_detail_and_hint() {
+    let mut conn = connect();
+    let mut cur = conn.cursor().expect("cursor");
+    let err = cur
+        .execute("SELECT * FROM no_such_table_anywhere", &params![])
+        .expect_err("missing");
+    assert_eq!(err.sqlstate(), Some("42P01"));
+    assert_eq!(err.kind(), ErrorKind::Programming);
+    drop(cur);
+    conn.rollback().expect("rollback");
+    let mut cur = conn.cursor().expect("cursor");
+    let err = cur
+        .execute("SELECT 1/0", &params![])
+        .expect_err("division by zero");
+    assert_eq!(
+        (err.sqlstate(), err.kind()),
+        (Some("22012"), ErrorKind::Data)
+    );
+    // Inside the failed transaction, everything fails until rollback (25P02).
+    let err = cur.execute("SELECT 1", &params![]).expect_err("aborted");
+    assert_eq!(err.sqlstate(), Some("25P02"));
+    drop(cur);
+    conn.rollback().expect("rollback");
+    let mut cur = conn.cursor().expect("cursor");
+    let err = cur
+        .execute("SELECT to_char(1, 'X', 'Y')", &params![])
+        .expect_err("no such function");
+    assert!(err.message().contains("hint:"), "{err}");
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test"]
+fn transactions_follow_the_dbapi() {
+    let mut conn = connect();
+    assert_eq!(conn.in_transaction(), Some(false));
+    conn.execute("SELECT 1", &params![]).expect("select");
+    assert_eq!(
+        conn.in_transaction(),
+        Some(true),
+        "psycopg2 opens a transaction"
+    );
+    conn.rollback().expect("rollback");
+    assert_eq!(conn.in_transaction(), Some(false));
+    conn.set_autocommit(true).expect("autocommit");
+    conn.execute("SELECT 1", &params![]).expect("select");
+    assert_eq!(conn.in_transaction(), Some(false));
+    conn.execute("BEGIN", &params![]).expect("explicit begin");
+    assert_eq!(conn.in_transaction(), Some(true));
+    conn.execute("COMMIT", &params![]).expect("explicit commit");
+    assert_eq!(conn.in_transaction(), Some(false));
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test"]
+fn ping_and_is_broken() {
+    let mut conn = connect();
+    conn.ping().expect("ping");
+    assert!(!conn.is_broken());
+    conn.close().expect("close");
+    assert!(conn.is_broken());
+    assert_eq!(
+        conn.ping().expect_err("closed").kind(),
+        ErrorKind::Interface
+    );
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test"]
+fn a_wrong_password_is_an_authentication_error_without_the_password() {
+    let params = ConnectParams::parse(&url()).expect("url");
+    let bad = format!(
+        "postgres://{}:Wr0ngPassw0rdXyz@{}:{}/{}",
+        params.user().expect("user"),
+        params.host().expect("host"),
+        params.port().expect("port"),
+        params.database().expect("db")
+    );
+    let err = Postgres::from_dsn(&bad)
+        .expect("valid dsn")
+        .connect()
+        .expect_err("wrong password");
+    assert_eq!(err.kind(), ErrorKind::Operational);
+    assert_eq!(err.sqlstate(), Some("28P01"), "{err}");
+    assert!(!err.to_string().contains("Wr0ngPassw0rdXyz"));
+    assert!(!format!("{err:?}").contains("Wr0ngPassw0rdXyz"));
+}
+
+#[test]
+fn dsn_options_are_checked() {
+    let pg = Postgres::from_dsn(
+        "postgres://u:hunter2@db:6543/x?connect_timeout=3&application_name=a&sslmode=disable",
+    )
+    .expect("valid");
+    assert!(!format!("{pg:?}").contains("hunter2"));
+    assert_eq!(
+        pg.target(),
+        "postgres://u:***@db:6543/x?application_name=a&connect_timeout=3&sslmode=disable"
+    );
+    let err = Postgres::from_dsn("postgres://u@db/x?sslmode=require").expect_err("no TLS");
+    assert_eq!(err.kind(), ErrorKind::NotSupported);
+    assert!(err.message().contains("TLS"), "{err}");
+    let err = Postgres::from_dsn("postgres://u@db/x?bogus=1").expect_err("unknown option");
+    assert!(err.message().contains("bogus"), "{err}");
+    let err =
+        Postgres::from_dsn("postgres://u@db/x?connect_timeout=soon").expect_err("bad timeout");
+    assert!(err.message().contains("connect_timeout"), "{err}");
+    assert!(Postgres::from_dsn("mysql://u@db/x").is_err());
+}
