@@ -2,7 +2,7 @@
 //!
 //! Mapped: `bool`, `int2/4/8`, `oid`, `float4/8`, `numeric` (exact, as decimal text), `text`,
 //! `varchar`, `bpchar`, `name`, `"char"`, `unknown`, `bytea`, `date`, `time`, `timestamp`,
-//! `timestamptz` (as UTC), `uuid`, `json`, `jsonb` and `xml` (as text). Any other type is a
+//! `timestamptz` (as UTC), `uuid`, `json`, `jsonb` and `xml` (as text), `void` (as NULL). Any other type is a
 //! NotSupported error naming it.
 
 use std::borrow::Cow;
@@ -196,6 +196,7 @@ pub fn decode(ty: &Type, raw: Raw<'_>) -> Result<Value> {
         Type::JSONB => Value::Text(utf8(ty, raw.get(1..).ok_or_else(|| bad(ty))?)?),
         Type::UUID => Value::Text(uuid(array(ty, raw)?)),
         Type::BYTEA => Value::Bytes(raw.to_vec()),
+        Type::VOID => Value::Null,
         Type::DATE => {
             let days = i32::from_be_bytes(array(ty, raw)?);
             match days {

@@ -82,3 +82,7 @@ pub use dbapi;
 /// The SQLite adapter (feature `sqlite`).
 #[cfg(feature = "sqlite")]
 pub use dbapi_sqlite as sqlite;
+
+/// The PostgreSQL adapter (feature `postgres`).
+#[cfg(feature = "postgres")]
+pub use dbapi_postgres as postgres;
