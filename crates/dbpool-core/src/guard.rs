@@ -63,9 +63,14 @@ impl<M: Module> PooledConnection<M> {
 
     /// eventlet's `put(None)`: closes the connection instead of returning it. Its slot is
     /// freed and the longest waiter, if any, opens a fresh connection in it.
-    pub fn discard(mut self) {
+    pub fn discard(self) {
+        self.discard_as(CloseReason::Discarded);
+    }
+
+    /// Closes the connection for `reason` and frees its slot.
+    pub(crate) fn discard_as(mut self, reason: CloseReason) {
         if let Some(live) = self.live.take() {
-            self.pool.discard_live(live, CloseReason::Discarded);
+            self.pool.discard_live(live, reason);
         }
     }
 

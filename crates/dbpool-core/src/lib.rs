@@ -40,6 +40,7 @@
 //! | `free()`, `waiting()`, `clear()` | [`Pool::free`], [`Pool::waiting`], [`Pool::clear`] |
 //! | `ConnectTimeout` | [`PoolError::ConnectTimeout`] |
 //! | `RawConnectionPool` | [`Pool`] (plain connections, blocking callers) |
+//! | `TpooledConnectionPool` (eventlet's default `ConnectionPool`) | [`AsyncPool`]: the same core for async tasks, driver calls on a [`ThreadPool`] |
 //! | `DatabaseConnector(module, credentials)` | [`DatabaseConnector`] |
 //! | PooledDB `maxusage`, `maxcached`, `blocking`, `setsession`, `ping` | [`Builder::max_usage`], [`Builder::max_cached`], [`Builder::blocking`], [`Builder::init_sql`], [`Builder::test_on_checkout`] |
 //!
@@ -58,6 +59,7 @@
 
 #![warn(missing_docs)]
 
+mod async_pool;
 mod cleanup;
 mod config;
 mod connector;
@@ -67,8 +69,10 @@ mod guard;
 mod maintenance;
 mod pool;
 mod stats;
+mod tpool;
 mod waiter;
 
+pub use async_pool::{AsyncConnection, AsyncGet, AsyncPool, Run, TpooledConnectionPool};
 pub use cleanup::{Cleanup, CleanupFn};
 pub use config::Builder;
 pub use database_connector::DatabaseConnector;
@@ -76,6 +80,7 @@ pub use error::{ConfigError, PoolError};
 pub use guard::{PooledConnection, PooledCursor};
 pub use pool::Pool;
 pub use stats::{CloseReason, Stats};
+pub use tpool::{Oneshot, ThreadPool};
 
 pub use dbapi;
 

@@ -1,10 +1,11 @@
 //! One maintenance thread for every pool of the process: it sleeps until the earliest
-//! deadline any pool asked for (an idle connection's expiry, a top-up to `min_size`), runs
-//! that pool's maintenance, and sleeps again. No thread per pool, no polling loop.
+//! deadline any pool asked for (an idle connection's expiry, a top-up to `min_size`, an async
+//! waiter's timeout), does what is due, and sleeps again. No thread per pool, no polling loop.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Weak;
+use std::task::Waker;
 use std::time::Instant;
 
 use once_cell::sync::Lazy;
@@ -16,10 +17,18 @@ pub(crate) trait Maintained: Send + Sync {
     fn maintain(&self, now: Instant) -> Option<Instant>;
 }
 
+/// What is due at a deadline.
+enum Task {
+    /// A pool's maintenance.
+    Pool(Weak<dyn Maintained>),
+    /// An async waiter's timeout: wake its task so it sees the deadline has passed.
+    Wake(Waker),
+}
+
 struct Entry {
     deadline: Instant,
     seq: u64,
-    pool: Weak<dyn Maintained>,
+    task: Task,
 }
 
 impl PartialEq for Entry {
@@ -67,6 +76,16 @@ static MAINTENANCE: Lazy<&'static Maintenance> = Lazy::new(|| {
 
 /// Asks the maintenance thread to call `pool.maintain` at `deadline`.
 pub(crate) fn schedule(deadline: Instant, pool: Weak<dyn Maintained>) {
+    push(deadline, Task::Pool(pool));
+}
+
+/// Asks the maintenance thread to wake `waker` at `deadline` (async wait timeouts, without
+/// depending on any runtime's timer).
+pub(crate) fn wake_at(deadline: Instant, waker: Waker) {
+    push(deadline, Task::Wake(waker));
+}
+
+fn push(deadline: Instant, task: Task) {
     let maintenance = *MAINTENANCE;
     let mut schedule = maintenance.schedule.lock();
     schedule.seq += 1;
@@ -78,7 +97,7 @@ pub(crate) fn schedule(deadline: Instant, pool: Weak<dyn Maintained>) {
     schedule.heap.push(Reverse(Entry {
         deadline,
         seq,
-        pool,
+        task,
     }));
     drop(schedule);
     if earliest {
@@ -104,9 +123,14 @@ impl Maintenance {
                 continue;
             };
             drop(schedule);
-            if let Some(pool) = entry.pool.upgrade() {
-                if let Some(next) = pool.maintain(now) {
-                    self::schedule(next, entry.pool);
+            match entry.task {
+                Task::Wake(waker) => waker.wake(),
+                Task::Pool(weak) => {
+                    if let Some(pool) = weak.upgrade() {
+                        if let Some(next) = pool.maintain(now) {
+                            self::schedule(next, weak);
+                        }
+                    }
                 }
             }
             schedule = self.schedule.lock();

@@ -161,6 +161,14 @@ impl<M: Module> Pool<M> {
         Ok(pool)
     }
 
+    pub(crate) fn config(&self) -> &Config<M::Connection> {
+        &self.shared.config
+    }
+
+    pub(crate) fn record_wait(&self, waited: Duration) {
+        self.shared.counters.waited(waited);
+    }
+
     /// Where this pool connects (from [`Module::target`]; never with a password).
     #[must_use]
     pub fn target(&self) -> &str {
@@ -441,7 +449,6 @@ impl<M: Module> Pool<M> {
 
     /// Cancels a queued or served acquisition (an async `get()` dropped mid-wait): whatever
     /// was granted goes back to the pool.
-    #[allow(dead_code)] // the async front-end's cancellation path
     pub(crate) fn cancel_wait(&self, waiter: &Arc<Waiter<Grant<M::Connection>>>) {
         let mut state = self.shared.state.lock();
         if let Some(pos) = state.waiters.iter().position(|w| Arc::ptr_eq(w, waiter)) {
@@ -558,7 +565,7 @@ impl<M: Module> Pool<M> {
     }
 
     /// Puts a clean connection back: to the oldest waiter, else onto the idle stack.
-    fn check_in(&self, live: Live<M::Connection>) {
+    pub(crate) fn check_in(&self, live: Live<M::Connection>) {
         let config = &self.shared.config;
         if config.max_idle == Some(Duration::ZERO) {
             return self.discard_live(live, CloseReason::Idle);

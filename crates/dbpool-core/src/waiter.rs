@@ -16,7 +16,6 @@ pub(crate) enum Notify {
     /// A thread blocked in `get()`: unparked.
     Thread(Thread),
     /// An async task: its latest waker is woken.
-    #[allow(dead_code)] // constructed by the async front-end
     Waker(Option<Waker>),
 }
 
@@ -73,7 +72,6 @@ impl<G> Waiter<G> {
     }
 
     /// For async waiters: takes the grant, or registers `waker` to be woken when it arrives.
-    #[allow(dead_code)] // the async front-end's poll
     pub(crate) fn take_grant_or_register(&self, waker: &Waker) -> Option<G> {
         let mut slot = self.slot.lock();
         if let Some(grant) = slot.grant.take() {

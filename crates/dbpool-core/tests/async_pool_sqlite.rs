@@ -1,0 +1,278 @@
+//! The async front-end on SQLite, under two executors: tokio's current-thread runtime and
+//! `futures::executor`. Progress is proven with counters and channels, never with timings.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dbapi::{params, Connection, ErrorKind, Value};
+use dbapi_sqlite::Sqlite;
+use dbpool_core::{AsyncPool, Cleanup, CloseReason, Pool, PoolError};
+use futures::FutureExt;
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A query that keeps SQLite busy for a while.
+const SLOW_QUERY: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) SELECT count(*) FROM c";
+
+fn async_pool(max_size: usize) -> AsyncPool<Sqlite> {
+    AsyncPool::new(
+        Pool::builder(Sqlite::memory())
+            .max_size(max_size)
+            .build()
+            .expect("pool"),
+    )
+}
+
+/// While one task runs a slow query, another keeps making progress on the same thread.
+async fn slow_query_does_not_block_the_executor(pool: AsyncPool<Sqlite>) {
+    let started = Cell::new(false);
+    let done = Cell::new(false);
+    let ticks_during_query = Cell::new(0u32);
+    let slow = async {
+        let mut conn = pool.get().await.expect("get");
+        started.set(true);
+        let rows = conn.query(SLOW_QUERY, params![]).await.expect("slow query");
+        done.set(true);
+        rows
+    };
+    let ticker = async {
+        while !done.get() {
+            if started.get() {
+                ticks_during_query.set(ticks_during_query.get() + 1);
+            }
+            yield_now().await;
+        }
+    };
+    let (rows, ()) = futures::join!(slow, ticker);
+    assert_eq!(rows[0][0], Value::Int(300_000));
+    // Had the query run on the executor thread, started and done would have flipped inside
+    // one poll, and the ticker would never have seen the query in flight.
+    assert!(
+        ticks_during_query.get() > 0,
+        "the executor was blocked while the query ran"
+    );
+}
+
+/// Yields once to the executor (runtime-agnostic).
+async fn yield_now() {
+    let mut yielded = false;
+    futures::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+}
+
+#[test]
+fn returns_immediately_under_tokio_current_thread() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    runtime.block_on(slow_query_does_not_block_the_executor(async_pool(2)));
+}
+
+#[test]
+fn returns_immediately_under_futures_executor() {
+    futures::executor::block_on(slow_query_does_not_block_the_executor(async_pool(2)));
+}
+
+#[test]
+fn get_run_commit_and_reuse() {
+    let pool = AsyncPool::new(
+        Pool::builder(Sqlite::shared_memory("async_reuse"))
+            .min_size(1)
+            .max_size(1)
+            .build()
+            .expect("pool"),
+    );
+    futures::executor::block_on(async {
+        let mut conn = pool.get().await.expect("get");
+        conn.execute("CREATE TABLE t (x INTEGER)", params![])
+            .await
+            .expect("create");
+        assert_eq!(
+            conn.execute("INSERT INTO t VALUES (?)", params![7])
+                .await
+                .expect("insert"),
+            1
+        );
+        conn.commit().await.expect("commit");
+        let row = conn
+            .query_one("SELECT x FROM t", params![])
+            .await
+            .expect("select")
+            .expect("a row");
+        assert_eq!(row.get::<i64>("x").expect("int"), 7);
+        let in_txn = conn.run(|c| c.in_transaction()).await.expect("run");
+        assert_eq!(in_txn, Some(false));
+        drop(conn);
+        let mut again = pool.get().await.expect("reuse");
+        assert_eq!(
+            again
+                .query("SELECT count(*) FROM t", params![])
+                .await
+                .expect("count")[0][0],
+            Value::Int(1)
+        );
+    });
+    assert_eq!(pool.pool().stats().created, 1);
+}
+
+#[test]
+fn dropping_a_waiting_get_leaves_no_phantom_waiter_and_no_leak() {
+    let pool = async_pool(1);
+    let held = pool.pool().get().expect("hold the only connection");
+    let mut waiting = Box::pin(pool.get());
+    assert!(
+        futures::executor::block_on(futures::future::poll_immediate(&mut waiting)).is_none(),
+        "nothing free: the get waits"
+    );
+    assert_eq!(pool.pool().waiting(), 1);
+    drop(waiting);
+    assert_eq!(pool.pool().waiting(), 0, "no phantom waiter");
+    drop(held);
+    assert_eq!(
+        pool.pool().stats().idle,
+        1,
+        "the connection went back, not to a ghost"
+    );
+    assert!(pool.pool().try_get().expect("free").is_some());
+}
+
+#[test]
+fn a_get_dropped_after_being_served_gives_the_connection_back() {
+    let pool = async_pool(1);
+    let held = pool.pool().get().expect("hold");
+    let mut waiting = Box::pin(pool.get());
+    assert!(futures::executor::block_on(futures::future::poll_immediate(&mut waiting)).is_none());
+    drop(held); // handed straight to the queued future...
+    drop(waiting); // ...which is dropped before it ever looks
+    assert_eq!(pool.pool().waiting(), 0);
+    assert_eq!(pool.pool().stats().idle, 1);
+    assert_eq!(pool.pool().size(), 1);
+}
+
+#[test]
+fn dropping_a_running_call_lets_it_finish_then_returns_the_connection() {
+    let (returned_tx, returned_rx) = std::sync::mpsc::channel();
+    let returned_tx = std::sync::Mutex::new(returned_tx);
+    let pool = AsyncPool::new(
+        Pool::builder(Sqlite::memory())
+            .max_size(1)
+            .cleanup(Cleanup::custom(move |_| {
+                let _ = returned_tx.lock().expect("lock").send(());
+                Ok(())
+            }))
+            .build()
+            .expect("pool"),
+    );
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&finished);
+    futures::executor::block_on(async {
+        let mut conn = pool.get().await.expect("get");
+        {
+            let mut call = Box::pin(conn.run(move |_| {
+                go_rx.recv().expect("go");
+                seen.fetch_add(1, SeqCst);
+            }));
+            assert!(futures::future::poll_immediate(&mut call).await.is_none());
+        } // the call's future is dropped while the closure is blocked
+        drop(conn);
+    });
+    go_tx.send(()).expect("let the call finish");
+    returned_rx
+        .recv_timeout(PATIENCE)
+        .expect("the connection was returned after the call");
+    assert_eq!(finished.load(SeqCst), 1, "the call ran to completion");
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while pool.pool().stats().idle != 1 {
+        assert!(std::time::Instant::now() < deadline, "never returned");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn a_panic_in_a_closure_poisons_only_that_connection() {
+    let pool = async_pool(1);
+    futures::executor::block_on(async {
+        let mut conn = pool.get().await.expect("get");
+        let err = conn
+            .run(|_| -> () { panic!("bug in user code") })
+            .await
+            .expect_err("panicked");
+        assert_eq!(err.kind(), ErrorKind::Internal);
+        assert!(!conn.is_usable());
+        let err = conn.execute("SELECT 1", params![]).await.expect_err("gone");
+        assert_eq!(err.kind(), ErrorKind::Interface);
+        drop(conn);
+        let mut fresh = pool.get().await.expect("the pool still works");
+        fresh.execute("SELECT 1", params![]).await.expect("query");
+    });
+    assert_eq!(pool.pool().stats().closed(CloseReason::Panicked), 1);
+}
+
+#[test]
+fn one_pool_serves_threads_and_tasks() {
+    let pool = async_pool(1);
+    let held = pool
+        .pool()
+        .get()
+        .expect("a thread holds the only connection");
+    let thread_pool = pool.pool().clone();
+    let (queued_tx, queued_rx) = std::sync::mpsc::channel();
+    let releaser = std::thread::spawn(move || {
+        queued_rx.recv().expect("the task is queued");
+        assert_eq!(thread_pool.waiting(), 1);
+        drop(held);
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut get = Box::pin(pool.get());
+        assert!(futures::future::poll_immediate(&mut get).await.is_none());
+        queued_tx.send(()).expect("tell the thread");
+        let mut conn = get.await.expect("served by the thread's return");
+        conn.execute("SELECT 1", params![]).await.expect("query");
+    });
+    releaser.join().expect("thread");
+}
+
+#[test]
+fn async_wait_timeout_fires_without_a_runtime_timer() {
+    let pool = AsyncPool::new(
+        Pool::builder(Sqlite::memory())
+            .max_size(1)
+            .wait_timeout(Duration::from_millis(20))
+            .build()
+            .expect("pool"),
+    );
+    let _held = pool.pool().get().expect("hold");
+    let result = futures::executor::block_on(pool.get());
+    assert!(
+        matches!(result, Err(PoolError::Timeout { max_size: 1, .. })),
+        "{result:?}"
+    );
+    assert_eq!(pool.pool().waiting(), 0);
+}
+
+#[test]
+fn connecting_happens_off_the_executor() {
+    let pool = async_pool(1);
+    let connected_on = futures::executor::block_on(async {
+        let mut conn = pool.get().await.expect("get");
+        conn.run(|_| std::thread::current().name().map(str::to_owned))
+            .await
+            .expect("run")
+    });
+    assert_eq!(connected_on.as_deref(), Some("dbpool-tpool"));
+    let _ = futures::executor::block_on(pool.get().map(|c| c.map(|_| ())));
+}
