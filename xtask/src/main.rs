@@ -5,6 +5,7 @@
 //!   `-D warnings`.
 //! - `cargo xtask ci`: lint, then test (what `.ci/run` runs).
 //! - `cargo xtask db up|down|env`: throwaway servers under `target/db/`.
+//! - `cargo xtask bench [--quick]`: the benchmark report, PostgreSQL included.
 
 mod db;
 mod run;
@@ -19,7 +20,9 @@ commands:
   ci       lint, then test
   db up    start PostgreSQL under target/db (installing it when root and missing)
   db down  stop it and remove its data
-  db env   print the servers' environment as shell exports";
+  db env   print the servers' environment as shell exports
+  bench    run the benchmarks (release build, PostgreSQL started) and write
+           target/bench/report.md and target/bench/w2_contended.svg; --quick for a smoke run";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -27,6 +30,7 @@ fn main() -> ExitCode {
         Some("test") => run::test(&args[1..]),
         Some("lint") => run::lint(),
         Some("ci") => run::lint().and_then(|()| run::test(&[])),
+        Some("bench") => run::bench(&args[1..]),
         Some("db") => match args.get(1).map(String::as_str) {
             Some("up") => db::up(),
             Some("down") => db::down(),

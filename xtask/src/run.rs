@@ -79,3 +79,21 @@ pub fn lint() -> Result<(), String> {
             .env("RUSTDOCFLAGS", "-D warnings"),
     )
 }
+
+/// `cargo xtask bench [--quick] [bench args]`: servers up, the benchmark binary in release
+/// mode with the servers' environment, servers down.
+pub fn bench(extra: &[String]) -> Result<(), String> {
+    crate::db::up()?;
+    let vars = crate::db::vars()?;
+    let out = workspace_root().join("target").join("bench");
+    let result = status(
+        cargo()
+            .args(["run", "--release", "--package", "dbpool-bench", "--"])
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .envs(vars.iter().map(|(k, v)| (k, v))),
+    );
+    crate::db::down()?;
+    result
+}

@@ -43,6 +43,7 @@ pub struct PgConnection {
     statements: HashMap<String, Statement>,
     in_transaction: bool,
     autocommit: bool,
+    default_autocommit: bool,
     reset: ResetLevel,
 }
 
@@ -67,12 +68,13 @@ fn first_keyword(sql: &str) -> String {
 }
 
 impl PgConnection {
-    pub(crate) fn new(client: Client, reset: ResetLevel) -> Self {
+    pub(crate) fn new(client: Client, reset: ResetLevel, autocommit: bool) -> Self {
         Self {
             client: Some(client),
             statements: HashMap::new(),
             in_transaction: false,
-            autocommit: false,
+            autocommit,
+            default_autocommit: autocommit,
             reset,
         }
     }
@@ -180,7 +182,7 @@ impl Connection for PgConnection {
     /// As configured by [`crate::Postgres::reset_level`].
     fn reset_session(&mut self) -> Result<()> {
         self.rollback()?;
-        self.autocommit = false;
+        self.autocommit = self.default_autocommit;
         match self.reset {
             ResetLevel::Rollback => Ok(()),
             ResetLevel::Clean => self

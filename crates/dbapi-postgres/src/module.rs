@@ -25,6 +25,7 @@ pub struct Postgres {
     config: postgres::Config,
     target: String,
     reset: ResetLevel,
+    autocommit: bool,
 }
 
 impl fmt::Debug for Postgres {
@@ -32,6 +33,7 @@ impl fmt::Debug for Postgres {
         f.debug_struct("Postgres")
             .field("target", &self.target)
             .field("reset", &self.reset)
+            .field("autocommit", &self.autocommit)
             .finish_non_exhaustive()
     }
 }
@@ -116,6 +118,7 @@ impl Postgres {
             config,
             target: params.to_string(),
             reset: ResetLevel::Rollback,
+            autocommit: false,
         })
     }
 
@@ -124,6 +127,15 @@ impl Postgres {
     #[must_use]
     pub fn reset_level(mut self, level: ResetLevel) -> Self {
         self.reset = level;
+        self
+    }
+
+    /// Opens connections with autocommit on: every statement is its own transaction, with
+    /// no `BEGIN` round trip and nothing to roll back on return. Default off, as the DB-API
+    /// requires; `reset_session` restores this setting.
+    #[must_use]
+    pub fn autocommit(mut self, autocommit: bool) -> Self {
+        self.autocommit = autocommit;
         self
     }
 
@@ -152,7 +164,7 @@ impl Postgres {
             }
             wrapped.with_source(err)
         })?;
-        Ok(PgConnection::new(client, self.reset))
+        Ok(PgConnection::new(client, self.reset, self.autocommit))
     }
 }
 

@@ -153,7 +153,7 @@ impl<M: Module> AsyncGet<M> {
     fn finish(
         &mut self,
         grant: Grant<M::Connection>,
-        since: Option<Instant>,
+        since: Option<u64>,
     ) -> Option<Result<AsyncConnection<M>, PoolError>> {
         let blocks = match &grant {
             Grant::Slot => true,

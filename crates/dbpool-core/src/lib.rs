@@ -61,6 +61,7 @@
 
 mod async_pool;
 mod cleanup;
+mod clock;
 mod config;
 mod connector;
 mod database_connector;

@@ -4,6 +4,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Weak;
 use std::task::Waker;
 use std::time::Instant;
@@ -11,10 +12,13 @@ use std::time::Instant;
 use once_cell::sync::Lazy;
 use parking_lot::{Condvar, Mutex};
 
+use crate::clock;
+
 /// A pool as the maintenance thread sees it.
 pub(crate) trait Maintained: Send + Sync {
-    /// Expires idle connections, starts top-ups, and returns the next deadline, if any.
-    fn maintain(&self, now: Instant) -> Option<Instant>;
+    /// Expires idle connections, starts top-ups, and returns the next deadline, if any
+    /// (times in [`clock`] nanoseconds).
+    fn maintain(&self, now: u64) -> Option<u64>;
 }
 
 /// What is due at a deadline.
@@ -26,7 +30,7 @@ enum Task {
 }
 
 struct Entry {
-    deadline: Instant,
+    deadline: u64,
     seq: u64,
     task: Task,
 }
@@ -58,6 +62,9 @@ struct Maintenance {
     changed: Condvar,
 }
 
+/// Pools alive in the process: while there are any, the thread keeps the coarse clock fresh.
+static POOLS_ALIVE: AtomicUsize = AtomicUsize::new(0);
+
 static MAINTENANCE: Lazy<&'static Maintenance> = Lazy::new(|| {
     let maintenance: &'static Maintenance = Box::leak(Box::new(Maintenance {
         schedule: Mutex::new(Schedule {
@@ -74,18 +81,31 @@ static MAINTENANCE: Lazy<&'static Maintenance> = Lazy::new(|| {
     maintenance
 });
 
+/// A pool was built: start the thread if needed and keep the coarse clock fresh.
+pub(crate) fn pool_created() {
+    POOLS_ALIVE.fetch_add(1, SeqCst);
+    clock::tick();
+    let maintenance = *MAINTENANCE;
+    maintenance.changed.notify_one();
+}
+
+/// A pool was dropped.
+pub(crate) fn pool_dropped() {
+    POOLS_ALIVE.fetch_sub(1, SeqCst);
+}
+
 /// Asks the maintenance thread to call `pool.maintain` at `deadline`.
-pub(crate) fn schedule(deadline: Instant, pool: Weak<dyn Maintained>) {
+pub(crate) fn schedule(deadline: u64, pool: Weak<dyn Maintained>) {
     push(deadline, Task::Pool(pool));
 }
 
 /// Asks the maintenance thread to wake `waker` at `deadline` (async wait timeouts, without
 /// depending on any runtime's timer).
 pub(crate) fn wake_at(deadline: Instant, waker: Waker) {
-    push(deadline, Task::Wake(waker));
+    push(clock::nanos(deadline), Task::Wake(waker));
 }
 
-fn push(deadline: Instant, task: Task) {
+fn push(deadline: u64, task: Task) {
     let maintenance = *MAINTENANCE;
     let mut schedule = maintenance.schedule.lock();
     schedule.seq += 1;
@@ -109,31 +129,46 @@ impl Maintenance {
     fn run(&self) {
         let mut schedule = self.schedule.lock();
         loop {
-            let Some(Reverse(first)) = schedule.heap.peek() else {
-                self.changed.wait(&mut schedule);
-                continue;
-            };
-            let deadline = first.deadline;
-            let now = Instant::now();
-            if deadline > now {
-                self.changed.wait_until(&mut schedule, deadline);
-                continue;
-            }
-            let Some(Reverse(entry)) = schedule.heap.pop() else {
-                continue;
-            };
-            drop(schedule);
-            match entry.task {
-                Task::Wake(waker) => waker.wake(),
-                Task::Pool(weak) => {
-                    if let Some(pool) = weak.upgrade() {
-                        if let Some(next) = pool.maintain(now) {
-                            self::schedule(next, weak);
+            let now = clock::tick();
+            let first = schedule.heap.peek().map(|Reverse(first)| first.deadline);
+            match first {
+                Some(deadline) if deadline <= now => {
+                    let Some(Reverse(entry)) = schedule.heap.pop() else {
+                        continue;
+                    };
+                    drop(schedule);
+                    match entry.task {
+                        Task::Wake(waker) => waker.wake(),
+                        Task::Pool(weak) => {
+                            if let Some(pool) = weak.upgrade() {
+                                if let Some(next) = pool.maintain(now) {
+                                    self::schedule(next, weak);
+                                }
+                            }
                         }
+                    }
+                    schedule = self.schedule.lock();
+                }
+                _ => {
+                    // Sleep until the next deadline, waking every TICK while pools exist to
+                    // keep the coarse clock fresh.
+                    let ticking = POOLS_ALIVE.load(SeqCst) > 0;
+                    let wake = match (first, ticking) {
+                        (Some(deadline), true) => {
+                            Some(deadline.min(now + clock::span(clock::TICK)))
+                        }
+                        (Some(deadline), false) => Some(deadline),
+                        (None, true) => Some(now + clock::span(clock::TICK)),
+                        (None, false) => None,
+                    };
+                    match wake {
+                        Some(at) => {
+                            self.changed.wait_until(&mut schedule, clock::instant(at));
+                        }
+                        None => self.changed.wait(&mut schedule),
                     }
                 }
             }
-            schedule = self.schedule.lock();
         }
     }
 }

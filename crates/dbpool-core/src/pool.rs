@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use dbapi::{Connection, Module};
 use parking_lot::Mutex;
 
+use crate::clock;
 use crate::config::Config;
 use crate::connector::{self, Connected};
 use crate::maintenance::{self, Maintained};
@@ -23,13 +24,14 @@ use crate::{Builder, Cleanup, CloseReason, PoolError, PooledConnection, Stats};
 /// A connection the pool owns, with its history.
 pub(crate) struct Live<C> {
     pub(crate) raw: C,
-    created: Instant,
+    /// When it was opened, in [`clock`] nanoseconds.
+    created: u64,
     uses: u64,
 }
 
 struct Idle<C> {
     live: Live<C>,
-    since: Instant,
+    since: u64,
 }
 
 /// What a waiter is handed.
@@ -45,7 +47,7 @@ pub(crate) enum Grant<C> {
 /// What an acquisition attempt found.
 pub(crate) enum Start<C> {
     /// Served at once (an idle connection with its idle-since time, or a slot).
-    Ready(Grant<C>, Option<Instant>),
+    Ready(Grant<C>, Option<u64>),
     /// Queued: wait on the waiter.
     Queued(Arc<Waiter<Grant<C>>>),
 }
@@ -54,14 +56,38 @@ struct State<C> {
     idle: Vec<Idle<C>>,
     open: usize,
     waiters: VecDeque<Arc<Waiter<Grant<C>>>>,
-    scheduled: Option<Instant>,
+    scheduled: Option<u64>,
     last_connect_error: Option<String>,
     closed: bool,
+}
+
+/// The time settings in clock units, and which clock they need.
+struct Times {
+    coarse: bool,
+    max_idle: Option<u64>,
+    max_age: Option<u64>,
+    check_window: Option<u64>,
+}
+
+impl Times {
+    fn new<C>(config: &Config<C>) -> Self {
+        let settings = [config.max_idle, config.max_age, config.test_on_checkout];
+        Self {
+            coarse: settings
+                .iter()
+                .flatten()
+                .all(|d| d.is_zero() || *d >= clock::COARSE_ENOUGH),
+            max_idle: config.max_idle.map(clock::span),
+            max_age: config.max_age.map(clock::span),
+            check_window: config.test_on_checkout.map(clock::span),
+        }
+    }
 }
 
 pub(crate) struct Shared<M: Module> {
     module: Arc<M>,
     target: String,
+    times: Times,
     config: Config<M::Connection>,
     init_sql: Arc<[String]>,
     state: Mutex<State<M::Connection>>,
@@ -130,9 +156,11 @@ impl<M: Module> Pool<M> {
         let target = module.target();
         let init_sql: Arc<[String]> = config.init_sql.clone().into();
         let min_size = config.min_size;
+        maintenance::pool_created();
         let shared = Arc::new_cyclic(|this| Shared {
             module: Arc::new(module),
             target,
+            times: Times::new(&config),
             init_sql,
             state: Mutex::new(State {
                 idle: Vec::with_capacity(config.max_size),
@@ -329,7 +357,7 @@ impl<M: Module> Pool<M> {
             self.close_live(entry.live, CloseReason::Cleared);
         }
         if top_up {
-            self.schedule_maintenance(Instant::now());
+            self.schedule_maintenance(clock::precise());
         }
     }
 
@@ -467,16 +495,16 @@ impl<M: Module> Pool<M> {
     pub(crate) fn finish_acquire(
         &self,
         grant: Grant<M::Connection>,
-        idle_since: Option<Instant>,
+        idle_since: Option<u64>,
     ) -> Result<Live<M::Connection>, PoolError> {
         match grant {
             Grant::Closed => Err(self.closed_error()),
             Grant::Slot => self.open_in_slot(),
             Grant::Conn(mut live) => {
-                let Some(window) = self.shared.config.test_on_checkout else {
+                let Some(window) = self.shared.times.check_window else {
                     return Ok(live);
                 };
-                if idle_since.is_some_and(|since| since.elapsed() >= window)
+                if idle_since.is_some_and(|since| self.now().saturating_sub(since) >= window)
                     && live.raw.ping().is_err()
                 {
                     // Keep the slot; replace the connection.
@@ -509,7 +537,7 @@ impl<M: Module> Pool<M> {
                 shared.counters.created();
                 Ok(Live {
                     raw,
-                    created: Instant::now(),
+                    created: self.now(),
                     uses: 0,
                 })
             }
@@ -567,13 +595,14 @@ impl<M: Module> Pool<M> {
     /// Puts a clean connection back: to the oldest waiter, else onto the idle stack.
     pub(crate) fn check_in(&self, live: Live<M::Connection>) {
         let config = &self.shared.config;
-        if config.max_idle == Some(Duration::ZERO) {
+        let times = &self.shared.times;
+        if times.max_idle == Some(0) {
             return self.discard_live(live, CloseReason::Idle);
         }
-        let now = Instant::now();
-        if config
+        let now = self.now();
+        if times
             .max_age
-            .is_some_and(|max_age| now.saturating_duration_since(live.created) >= max_age)
+            .is_some_and(|max_age| now.saturating_sub(live.created) >= max_age)
         {
             return self.discard_live(live, CloseReason::Age);
         }
@@ -607,10 +636,19 @@ impl<M: Module> Pool<M> {
         }
     }
 
-    fn expiry(&self, live: &Live<M::Connection>, idle_since: Instant) -> Option<Instant> {
-        let config = &self.shared.config;
-        let idle = config.max_idle.map(|d| idle_since + d);
-        let age = config.max_age.map(|d| live.created + d);
+    /// The clock reading for this pool's bookkeeping: coarse when its settings allow.
+    fn now(&self) -> u64 {
+        if self.shared.times.coarse {
+            clock::coarse()
+        } else {
+            clock::precise()
+        }
+    }
+
+    fn expiry(&self, live: &Live<M::Connection>, idle_since: u64) -> Option<u64> {
+        let times = &self.shared.times;
+        let idle = times.max_idle.map(|d| idle_since.saturating_add(d));
+        let age = times.max_age.map(|d| live.created.saturating_add(d));
         match (idle, age) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -647,11 +685,11 @@ impl<M: Module> Pool<M> {
         let top_up = !state.closed && state.open < self.shared.config.min_size;
         drop(state);
         if top_up {
-            self.schedule_maintenance(Instant::now());
+            self.schedule_maintenance(clock::precise());
         }
     }
 
-    fn schedule_maintenance(&self, deadline: Instant) {
+    fn schedule_maintenance(&self, deadline: u64) {
         let weak: Weak<dyn Maintained> = self.shared.this.clone();
         maintenance::schedule(deadline, weak);
     }
@@ -680,7 +718,7 @@ impl<M: Module> Pool<M> {
                     Ok(live) => pool.check_in(live),
                     Err(_) => {
                         // Try again later rather than spinning on a server that is down.
-                        let retry = Instant::now() + Duration::from_secs(1);
+                        let retry = clock::precise() + clock::span(Duration::from_secs(1));
                         pool.schedule_maintenance(retry);
                         return;
                     }
@@ -689,23 +727,37 @@ impl<M: Module> Pool<M> {
     }
 }
 
+impl<M: Module> Drop for Shared<M> {
+    fn drop(&mut self) {
+        maintenance::pool_dropped();
+    }
+}
+
 impl<M: Module> Maintained for Shared<M> {
-    fn maintain(&self, now: Instant) -> Option<Instant> {
+    fn maintain(&self, now: u64) -> Option<u64> {
         let pool = Pool {
             shared: self.this.upgrade()?,
         };
         let mut expired = Vec::new();
         let mut state = self.state.lock();
-        let mut next: Option<Instant> = None;
+        let mut next: Option<u64> = None;
         let mut index = 0;
         while index < state.idle.len() {
             let (created, since) = {
                 let entry = &state.idle[index];
                 (entry.live.created, entry.since)
             };
-            let reason = if self.config.max_age.is_some_and(|d| now >= created + d) {
+            let reason = if self
+                .times
+                .max_age
+                .is_some_and(|d| now >= created.saturating_add(d))
+            {
                 Some(CloseReason::Age)
-            } else if self.config.max_idle.is_some_and(|d| now >= since + d) {
+            } else if self
+                .times
+                .max_idle
+                .is_some_and(|d| now >= since.saturating_add(d))
+            {
                 Some(CloseReason::Idle)
             } else {
                 None

@@ -1,0 +1,36 @@
+//! r2d2 managers for the real drivers, written here (a few lines each) so r2d2 runs on
+//! exactly the same rusqlite and postgres versions as dbpool.
+
+/// r2d2 over an in-memory rusqlite database.
+pub struct SqliteManager;
+
+impl r2d2::ManageConnection for SqliteManager {
+    type Connection = rusqlite::Connection;
+    type Error = rusqlite::Error;
+    fn connect(&self) -> Result<rusqlite::Connection, rusqlite::Error> {
+        rusqlite::Connection::open_in_memory()
+    }
+    fn is_valid(&self, conn: &mut rusqlite::Connection) -> Result<(), rusqlite::Error> {
+        conn.execute_batch("")
+    }
+    fn has_broken(&self, _: &mut rusqlite::Connection) -> bool {
+        false
+    }
+}
+
+/// r2d2 over the postgres crate, validating with an empty query as r2d2-postgres does.
+pub struct PostgresManager(pub postgres::Config);
+
+impl r2d2::ManageConnection for PostgresManager {
+    type Connection = postgres::Client;
+    type Error = postgres::Error;
+    fn connect(&self) -> Result<postgres::Client, postgres::Error> {
+        self.0.connect(postgres::NoTls)
+    }
+    fn is_valid(&self, client: &mut postgres::Client) -> Result<(), postgres::Error> {
+        client.simple_query("").map(|_| ())
+    }
+    fn has_broken(&self, client: &mut postgres::Client) -> bool {
+        client.is_closed()
+    }
+}

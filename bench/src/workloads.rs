@@ -1,0 +1,319 @@
+//! W1–W5: the same workloads on dbpool, r2d2 (validation on and off) and, where it fits,
+//! deadpool, in one process and one run.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crossbeam_queue::ArrayQueue;
+use dbapi::{params, Connection, Cursor, Module};
+use dbapi_postgres::Postgres;
+use dbapi_sqlite::Sqlite;
+use dbpool_core::{AsyncPool, Pool};
+
+use crate::managers::{PostgresManager, SqliteManager};
+use crate::measure::{contended, ns_per_cycle, Contended};
+use crate::noop::{NoopConnection, NoopManager, NoopModule};
+
+/// How long and how often to measure.
+#[derive(Clone, Copy)]
+pub struct Effort {
+    pub rounds: usize,
+    pub iterations: u64,
+    pub run: Duration,
+}
+
+impl Effort {
+    pub fn quick() -> Self {
+        Self {
+            rounds: 3,
+            iterations: 20_000,
+            run: Duration::from_millis(40),
+        }
+    }
+    pub fn full() -> Self {
+        Self {
+            rounds: 7,
+            iterations: 1_000_000,
+            run: Duration::from_millis(700),
+        }
+    }
+}
+
+/// One single-threaded figure.
+pub struct Single {
+    pub name: String,
+    pub ns: f64,
+}
+
+/// One multi-threaded figure.
+pub struct Multi {
+    pub name: String,
+    pub max_size: usize,
+    pub threads: usize,
+    pub result: Contended,
+}
+
+pub const DBPOOL: &str = "dbpool";
+pub const R2D2_CHECK: &str = "r2d2 (test_on_check_out)";
+pub const R2D2_NOCHECK: &str = "r2d2 (no check)";
+pub const MUTEX_FLOOR: &str = "floor: Mutex<Vec> pop+push";
+pub const QUEUE_FLOOR: &str = "floor: ArrayQueue pop+push";
+
+fn noop_dbpool(max_size: usize) -> Pool<NoopModule> {
+    Pool::builder(NoopModule)
+        .max_size(max_size)
+        .build()
+        .expect("pool")
+}
+
+fn noop_r2d2(max_size: usize, check: bool) -> r2d2::Pool<NoopManager> {
+    r2d2::Pool::builder()
+        .max_size(max_size as u32)
+        .test_on_check_out(check)
+        .build(NoopManager)
+        .expect("r2d2 pool")
+}
+
+/// W1: one thread, get + return, no-op driver.
+pub fn w1_uncontended(effort: Effort) -> Vec<Single> {
+    let (rounds, n) = (effort.rounds, effort.iterations);
+    let dbpool = noop_dbpool(4);
+    let r2d2_check = noop_r2d2(4, true);
+    let r2d2_nocheck = noop_r2d2(4, false);
+    let deadpool = deadpool::unmanaged::Pool::from(vec![NoopConnection, NoopConnection]);
+    let mutex = Mutex::new(vec![NoopConnection, NoopConnection]);
+    let queue = ArrayQueue::new(4);
+    let _ = queue.push(NoopConnection);
+    vec![
+        Single {
+            name: DBPOOL.into(),
+            ns: ns_per_cycle(rounds, n, || drop(dbpool.get().expect("get"))),
+        },
+        Single {
+            name: R2D2_CHECK.into(),
+            ns: ns_per_cycle(rounds, n, || drop(r2d2_check.get().expect("get"))),
+        },
+        Single {
+            name: R2D2_NOCHECK.into(),
+            ns: ns_per_cycle(rounds, n, || drop(r2d2_nocheck.get().expect("get"))),
+        },
+        Single {
+            name: "deadpool unmanaged (try_get)".into(),
+            ns: ns_per_cycle(rounds, n, || drop(deadpool.try_get().expect("get"))),
+        },
+        Single {
+            name: MUTEX_FLOOR.into(),
+            ns: ns_per_cycle(rounds, n, || {
+                let conn = mutex.lock().expect("lock").pop().expect("conn");
+                mutex.lock().expect("lock").push(std::hint::black_box(conn));
+            }),
+        },
+        Single {
+            name: QUEUE_FLOOR.into(),
+            ns: ns_per_cycle(rounds, n, || {
+                let conn = queue.pop().expect("conn");
+                let _ = queue.push(std::hint::black_box(conn));
+            }),
+        },
+    ]
+}
+
+pub const THREADS: [usize; 6] = [1, 2, 4, 8, 16, 32];
+
+/// W2: 1–32 threads on pools of 4 and 16, get + return for a fixed time.
+pub fn w2_contended(effort: Effort) -> Vec<Multi> {
+    let mut out = Vec::new();
+    for max_size in [4, 16] {
+        for threads in THREADS {
+            let pool = noop_dbpool(max_size);
+            out.push(Multi {
+                name: DBPOOL.into(),
+                max_size,
+                threads,
+                result: contended(threads, effort.run, || pool.get().expect("get"), |_| {}),
+            });
+            for (name, check) in [(R2D2_CHECK, true), (R2D2_NOCHECK, false)] {
+                let pool = noop_r2d2(max_size, check);
+                out.push(Multi {
+                    name: name.into(),
+                    max_size,
+                    threads,
+                    result: contended(threads, effort.run, || pool.get().expect("get"), |_| {}),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn sqlite_select_one(conn: &rusqlite::Connection) -> i64 {
+    conn.prepare_cached("SELECT 1")
+        .expect("prepare")
+        .query_row([], |row| row.get(0))
+        .expect("select")
+}
+
+/// W3: get + cached `SELECT 1` + return on in-memory SQLite.
+pub fn w3_sqlite(effort: Effort) -> Vec<Single> {
+    let (rounds, n) = (effort.rounds, effort.iterations / 4);
+    let bare = rusqlite::Connection::open_in_memory().expect("sqlite");
+    let dbpool = Pool::builder(Sqlite::memory())
+        .max_size(1)
+        .build()
+        .expect("pool");
+    let r2d2_check = r2d2::Pool::builder()
+        .max_size(1)
+        .build(SqliteManager)
+        .expect("r2d2");
+    let r2d2_nocheck = r2d2::Pool::builder()
+        .max_size(1)
+        .test_on_check_out(false)
+        .build(SqliteManager)
+        .expect("r2d2");
+    vec![
+        Single {
+            name: "floor: rusqlite, no pool".into(),
+            ns: ns_per_cycle(rounds, n, || {
+                std::hint::black_box(sqlite_select_one(&bare));
+            }),
+        },
+        Single {
+            name: DBPOOL.into(),
+            ns: ns_per_cycle(rounds, n, || {
+                let conn = dbpool.get().expect("get");
+                std::hint::black_box(sqlite_select_one(conn.native().expect("open")));
+            }),
+        },
+        Single {
+            name: "dbpool + dbapi cursor".into(),
+            ns: ns_per_cycle(rounds, n, || {
+                let mut conn = dbpool.get().expect("get");
+                let mut cur = conn.cursor().expect("cursor");
+                cur.execute("SELECT 1", &params![]).expect("select");
+                std::hint::black_box(cur.fetchone().expect("fetch"));
+            }),
+        },
+        Single {
+            name: R2D2_CHECK.into(),
+            ns: ns_per_cycle(rounds, n, || {
+                let conn = r2d2_check.get().expect("get");
+                std::hint::black_box(sqlite_select_one(&conn));
+            }),
+        },
+        Single {
+            name: R2D2_NOCHECK.into(),
+            ns: ns_per_cycle(rounds, n, || {
+                let conn = r2d2_nocheck.get().expect("get");
+                std::hint::black_box(sqlite_select_one(&conn));
+            }),
+        },
+    ]
+}
+
+fn pg_select_one<C: Connection>(conn: &mut C) {
+    let mut cur = conn.cursor().expect("cursor");
+    cur.execute("SELECT 1", &params![]).expect("select");
+    std::hint::black_box(cur.fetchone().expect("fetch"));
+}
+
+/// W4 (and W5): get + `SELECT 1` + return on PostgreSQL, 1 and 16 threads.
+pub fn w4_postgres(effort: Effort, url: &str) -> Vec<Multi> {
+    let module = Postgres::from_dsn(url)
+        .expect("DBPOOL_PG_URL")
+        .application_name("dbpool-bench")
+        .autocommit(true);
+    let transactional = Postgres::from_dsn(url)
+        .expect("DBPOOL_PG_URL")
+        .application_name("dbpool-bench");
+    let r2d2_config: postgres::Config = url.parse().expect("postgres url");
+    let mut out = Vec::new();
+    for threads in [1, 16] {
+        let max_size = threads.min(16);
+        let dbpool = Pool::builder(module.clone())
+            .max_size(max_size)
+            .test_on_checkout(Duration::from_millis(500))
+            .build()
+            .expect("pool");
+        out.push(Multi {
+            name: DBPOOL.into(),
+            max_size,
+            threads,
+            result: contended(
+                threads,
+                effort.run,
+                || dbpool.get().expect("get"),
+                |c| {
+                    pg_select_one(&mut **c);
+                },
+            ),
+        });
+        let dbapi_default = Pool::builder(transactional.clone())
+            .max_size(max_size)
+            .build()
+            .expect("pool");
+        out.push(Multi {
+            name: "dbpool (DB-API transactions: BEGIN … ROLLBACK)".into(),
+            max_size,
+            threads,
+            result: contended(
+                threads,
+                effort.run,
+                || dbapi_default.get().expect("get"),
+                |c| {
+                    pg_select_one(&mut **c);
+                },
+            ),
+        });
+        for (name, check) in [(R2D2_CHECK, true), (R2D2_NOCHECK, false)] {
+            let pool = r2d2::Pool::builder()
+                .max_size(max_size as u32)
+                .test_on_check_out(check)
+                .build(PostgresManager(r2d2_config.clone()))
+                .expect("r2d2");
+            out.push(Multi {
+                name: name.into(),
+                max_size,
+                threads,
+                result: contended(
+                    threads,
+                    effort.run,
+                    || pool.get().expect("get"),
+                    |c| {
+                        std::hint::black_box(c.query_one("SELECT 1", &[]).expect("select"));
+                    },
+                ),
+            });
+        }
+        out.push(Multi {
+            name: "connection per request".into(),
+            max_size,
+            threads,
+            result: contended(
+                threads,
+                effort.run,
+                || module.connect().expect("connect"),
+                pg_select_one,
+            ),
+        });
+        let async_pool = AsyncPool::new(
+            Pool::builder(module.clone())
+                .max_size(max_size)
+                .build()
+                .expect("pool"),
+        );
+        out.push(Multi {
+            name: "dbpool async (AsyncPool)".into(),
+            max_size,
+            threads,
+            result: contended(
+                threads,
+                effort.run,
+                || futures::executor::block_on(async_pool.get()).expect("get"),
+                |c| {
+                    futures::executor::block_on(c.query("SELECT 1", params![])).expect("select");
+                },
+            ),
+        });
+    }
+    out
+}
