@@ -8,7 +8,7 @@ use crossbeam_queue::ArrayQueue;
 use dbapi::{params, Connection, Cursor, Module};
 use dbapi_postgres::Postgres;
 use dbapi_sqlite::Sqlite;
-use dbpool_core::{AsyncPool, Pool};
+use dbpool_core::{AsyncPool, Fairness, Pool};
 
 use crate::managers::{PostgresManager, SqliteManager};
 use crate::measure::{contended, ns_per_cycle, Contended};
@@ -54,6 +54,7 @@ pub struct Multi {
 }
 
 pub const DBPOOL: &str = "dbpool";
+pub const DBPOOL_EVENTUAL: &str = "dbpool (Fairness::Eventual 1 ms)";
 pub const R2D2_CHECK: &str = "r2d2 (test_on_check_out)";
 pub const R2D2_NOCHECK: &str = "r2d2 (no check)";
 pub const MUTEX_FLOOR: &str = "floor: Mutex<Vec> pop+push";
@@ -128,6 +129,17 @@ pub fn w2_contended(effort: Effort) -> Vec<Multi> {
             let pool = noop_dbpool(max_size);
             out.push(Multi {
                 name: DBPOOL.into(),
+                max_size,
+                threads,
+                result: contended(threads, effort.run, || pool.get().expect("get"), |_| {}),
+            });
+            let pool = Pool::builder(NoopModule)
+                .max_size(max_size)
+                .fairness(Fairness::Eventual(Duration::from_millis(1)))
+                .build()
+                .expect("pool");
+            out.push(Multi {
+                name: DBPOOL_EVENTUAL.into(),
                 max_size,
                 threads,
                 result: contended(threads, effort.run, || pool.get().expect("get"), |_| {}),

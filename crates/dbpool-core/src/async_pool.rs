@@ -102,6 +102,7 @@ impl<M: Module> AsyncPool<M> {
             state: GetState::Start,
             deadline: None,
             started: None,
+            requeue: None,
             site: Location::caller(),
         }
     }
@@ -124,6 +125,7 @@ pub struct AsyncGet<M: Module> {
     state: GetState<M::Connection>,
     deadline: Option<Instant>,
     started: Option<Instant>,
+    requeue: Option<u64>,
     site: &'static Location<'static>,
 }
 
@@ -158,7 +160,7 @@ impl<M: Module> AsyncGet<M> {
         let blocks = match &grant {
             Grant::Slot => true,
             Grant::Conn(_) => self.pool.config().test_on_checkout.is_some(),
-            Grant::Closed => false,
+            Grant::Closed | Grant::Retry => false,
         };
         if !blocks {
             self.state = GetState::Done;
@@ -194,6 +196,7 @@ impl<M: Module> Future for AsyncGet<M> {
                     let started = this.pool.start_acquire(
                         Some(|| Notify::Waker(Some(cx.waker().clone()))),
                         config.blocking,
+                        this.requeue.take(),
                     );
                     match started {
                         Err(err) => {
@@ -206,12 +209,14 @@ impl<M: Module> Future for AsyncGet<M> {
                             }
                         }
                         Ok(Start::Queued(waiter)) => {
-                            let now = Instant::now();
-                            this.started = Some(now);
-                            if let Some(timeout) = this.pool.config().wait_timeout {
-                                let deadline = now + timeout;
-                                this.deadline = Some(deadline);
-                                maintenance::wake_at(deadline, cx.waker().clone());
+                            if this.started.is_none() {
+                                let now = Instant::now();
+                                this.started = Some(now);
+                                if let Some(timeout) = this.pool.config().wait_timeout {
+                                    let deadline = now + timeout;
+                                    this.deadline = Some(deadline);
+                                    maintenance::wake_at(deadline, cx.waker().clone());
+                                }
                             }
                             this.state = GetState::Queued(waiter);
                             return Poll::Pending;
@@ -219,12 +224,12 @@ impl<M: Module> Future for AsyncGet<M> {
                     }
                 }
                 GetState::Queued(waiter) => {
+                    let waiter = Arc::clone(waiter);
                     let started = this.started.unwrap_or_else(Instant::now);
                     let grant = match waiter.take_grant_or_register(cx.waker()) {
                         Some(grant) => grant,
                         None => match this.deadline {
                             Some(deadline) if Instant::now() >= deadline => {
-                                let waiter = Arc::clone(waiter);
                                 this.state = GetState::Done;
                                 match this.pool.abandon_wait(&waiter, started) {
                                     Ok(grant) => grant,
@@ -234,6 +239,12 @@ impl<M: Module> Future for AsyncGet<M> {
                             _ => return Poll::Pending,
                         },
                     };
+                    if let Grant::Retry = grant {
+                        // Eventually fair pool: try again, keeping the place in the queue.
+                        this.requeue = Some(waiter.queued_at());
+                        this.state = GetState::Start;
+                        continue;
+                    }
                     this.pool.record_wait(started.elapsed());
                     this.state = GetState::Done;
                     if let Some(done) = this.finish(grant, None) {

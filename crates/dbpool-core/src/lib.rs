@@ -75,7 +75,7 @@ mod waiter;
 
 pub use async_pool::{AsyncConnection, AsyncGet, AsyncPool, Run, TpooledConnectionPool};
 pub use cleanup::{Cleanup, CleanupFn};
-pub use config::Builder;
+pub use config::{Builder, Fairness};
 pub use database_connector::DatabaseConnector;
 pub use error::{ConfigError, PoolError};
 pub use guard::{PooledConnection, PooledCursor};

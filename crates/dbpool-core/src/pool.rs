@@ -14,7 +14,7 @@ use dbapi::{Connection, Module};
 use parking_lot::Mutex;
 
 use crate::clock;
-use crate::config::Config;
+use crate::config::{Config, Fairness};
 use crate::connector::{self, Connected};
 use crate::maintenance::{self, Maintained};
 use crate::stats::Counters;
@@ -42,6 +42,9 @@ pub(crate) enum Grant<C> {
     Slot,
     /// The pool was closed while waiting.
     Closed,
+    /// Try again (eventually fair pools): a connection went back to the idle stack; the
+    /// waiter keeps its place at the head of the queue if it has to wait again.
+    Retry,
 }
 
 /// What an acquisition attempt found.
@@ -59,6 +62,8 @@ struct State<C> {
     scheduled: Option<u64>,
     last_connect_error: Option<String>,
     closed: bool,
+    /// A `Retry` grant is on its way to a waiter (eventually fair pools wake one at a time).
+    retry_in_flight: bool,
 }
 
 /// The time settings in clock units, and which clock they need.
@@ -67,11 +72,22 @@ struct Times {
     max_idle: Option<u64>,
     max_age: Option<u64>,
     check_window: Option<u64>,
+    /// `None` for strict FIFO; the hand-off bound of an eventually fair pool.
+    fairness_bound: Option<u64>,
 }
 
 impl Times {
     fn new<C>(config: &Config<C>) -> Self {
-        let settings = [config.max_idle, config.max_age, config.test_on_checkout];
+        let bound = match config.fairness {
+            Fairness::Fifo => None,
+            Fairness::Eventual(bound) => Some(bound),
+        };
+        let settings = [
+            config.max_idle,
+            config.max_age,
+            config.test_on_checkout,
+            bound,
+        ];
         Self {
             coarse: settings
                 .iter()
@@ -80,6 +96,7 @@ impl Times {
             max_idle: config.max_idle.map(clock::span),
             max_age: config.max_age.map(clock::span),
             check_window: config.test_on_checkout.map(clock::span),
+            fairness_bound: bound.map(clock::span),
         }
     }
 }
@@ -169,6 +186,7 @@ impl<M: Module> Pool<M> {
                 scheduled: None,
                 last_connect_error: None,
                 closed: false,
+                retry_in_flight: false,
             }),
             config,
             counters: Counters::default(),
@@ -178,7 +196,7 @@ impl<M: Module> Pool<M> {
         // Warm up: eventlet opens min_size connections in the constructor.
         let mut warm = Vec::with_capacity(min_size);
         for _ in 0..min_size {
-            match pool.start_acquire(None::<fn() -> Notify>, false)? {
+            match pool.start_acquire(None::<fn() -> Notify>, false, None)? {
                 Start::Ready(grant, since) => warm.push(pool.finish_acquire(grant, since)?),
                 Start::Queued(_) => break,
             }
@@ -382,11 +400,25 @@ impl<M: Module> Pool<M> {
         cleanup: Option<Cleanup<M::Connection>>,
     ) -> Result<PooledConnection<M>, PoolError> {
         let site = Location::caller();
-        let (grant, since) =
-            match self.start_acquire(Some(|| Notify::Thread(thread::current())), blocking)? {
-                Start::Ready(grant, since) => (grant, since),
-                Start::Queued(waiter) => (self.wait_blocking(&waiter, timeout)?, None),
-            };
+        let mut requeue = None;
+        let mut waiting_since: Option<Instant> = None;
+        let (grant, since) = loop {
+            let notify = Some(|| Notify::Thread(thread::current()));
+            match self.start_acquire(notify, blocking, requeue)? {
+                Start::Ready(grant, since) => break (grant, since),
+                Start::Queued(waiter) => {
+                    let started = *waiting_since.get_or_insert_with(Instant::now);
+                    let deadline = timeout.map(|t| started + t);
+                    match self.wait_blocking(&waiter, deadline, started)? {
+                        Grant::Retry => requeue = Some(waiter.queued_at()),
+                        grant => break (grant, None),
+                    }
+                }
+            }
+        };
+        if let Some(started) = waiting_since {
+            self.shared.counters.waited(started.elapsed());
+        }
         let live = self.finish_acquire(grant, since)?;
         Ok(PooledConnection::new(self.clone(), live, cleanup, site))
     }
@@ -397,22 +429,47 @@ impl<M: Module> Pool<M> {
         &self,
         notify: Option<impl FnOnce() -> Notify>,
         may_wait: bool,
+        requeue: Option<u64>,
     ) -> Result<Start<M::Connection>, PoolError> {
         let mut state = self.shared.state.lock();
         if state.closed {
             return Err(self.closed_error());
         }
-        if let Some(idle) = state.idle.pop() {
-            return Ok(Start::Ready(Grant::Conn(idle.live), Some(idle.since)));
+        if requeue.is_some() {
+            // This caller is the woken waiter of an eventually fair pool.
+            state.retry_in_flight = false;
         }
-        if state.open < self.shared.config.max_size {
+        let ready = if let Some(idle) = state.idle.pop() {
+            Some(Start::Ready(Grant::Conn(idle.live), Some(idle.since)))
+        } else if state.open < self.shared.config.max_size {
             state.open += 1;
-            return Ok(Start::Ready(Grant::Slot, None));
+            Some(Start::Ready(Grant::Slot, None))
+        } else {
+            None
+        };
+        if let Some(ready) = ready {
+            // Pass the wake-up on if more is free and others wait.
+            let wakeup = self.wake_next_retry(&mut state);
+            drop(state);
+            if let Some(wakeup) = wakeup {
+                wakeup.wake();
+            }
+            return Ok(ready);
         }
         match notify {
             Some(notify) if may_wait => {
-                let waiter = Arc::new(Waiter::new(notify()));
-                state.waiters.push_back(Arc::clone(&waiter));
+                let waiter = match requeue {
+                    Some(queued_at) => {
+                        let waiter = Arc::new(Waiter::new(notify(), queued_at));
+                        state.waiters.push_front(Arc::clone(&waiter));
+                        waiter
+                    }
+                    None => {
+                        let waiter = Arc::new(Waiter::new(notify(), self.now()));
+                        state.waiters.push_back(Arc::clone(&waiter));
+                        waiter
+                    }
+                };
                 Ok(Start::Queued(waiter))
             }
             _ => Err(PoolError::Exhausted {
@@ -422,16 +479,38 @@ impl<M: Module> Pool<M> {
         }
     }
 
+    /// In an eventually fair pool, wakes the oldest waiter to try again when something is
+    /// free and no other wake-up is on its way (one at a time: no thundering herd).
+    fn wake_next_retry(&self, state: &mut State<M::Connection>) -> Option<Wakeup> {
+        self.shared.times.fairness_bound?;
+        let free = !state.idle.is_empty() || state.open < self.shared.config.max_size;
+        if state.retry_in_flight || !free {
+            return None;
+        }
+        let waiter = state.waiters.pop_front()?;
+        state.retry_in_flight = true;
+        Some(waiter.grant(Grant::Retry))
+    }
+
+    /// A `Retry` grant was not used (its waiter gave up): pass it on.
+    fn pass_retry(&self) {
+        let mut state = self.shared.state.lock();
+        state.retry_in_flight = false;
+        let wakeup = self.wake_next_retry(&mut state);
+        drop(state);
+        if let Some(wakeup) = wakeup {
+            wakeup.wake();
+        }
+    }
+
     fn wait_blocking(
         &self,
         waiter: &Arc<Waiter<Grant<M::Connection>>>,
-        timeout: Option<Duration>,
+        deadline: Option<Instant>,
+        started: Instant,
     ) -> Result<Grant<M::Connection>, PoolError> {
-        let started = Instant::now();
-        let deadline = timeout.map(|t| started + t);
         loop {
             if let Some(grant) = waiter.take_grant() {
-                self.shared.counters.waited(started.elapsed());
                 return Ok(grant);
             }
             match deadline {
@@ -457,22 +536,32 @@ impl<M: Module> Pool<M> {
         let mut state = self.shared.state.lock();
         if let Some(pos) = state.waiters.iter().position(|w| Arc::ptr_eq(w, waiter)) {
             state.waiters.remove(pos);
-            self.shared.counters.timed_out();
-            return Err(PoolError::Timeout {
-                target: self.shared.target.clone(),
-                waited: started.elapsed(),
-                max_size: self.shared.config.max_size,
-                in_use: state.open - state.idle.len(),
-                waiting: state.waiters.len(),
-                last_connect_error: state.last_connect_error.clone(),
-            });
+            return Err(self.timeout_error(&state, started));
         }
         drop(state);
         // Not queued any more: it was served under the lock we just held, so the grant is
         // already stored.
-        waiter.take_grant().ok_or_else(|| PoolError::Closed {
+        match waiter.take_grant() {
+            Some(Grant::Retry) => {
+                self.pass_retry();
+                let state = self.shared.state.lock();
+                Err(self.timeout_error(&state, started))
+            }
+            Some(grant) => Ok(grant),
+            None => Err(self.closed_error()),
+        }
+    }
+
+    fn timeout_error(&self, state: &State<M::Connection>, started: Instant) -> PoolError {
+        self.shared.counters.timed_out();
+        PoolError::Timeout {
             target: self.shared.target.clone(),
-        })
+            waited: started.elapsed(),
+            max_size: self.shared.config.max_size,
+            in_use: state.open - state.idle.len(),
+            waiting: state.waiters.len(),
+            last_connect_error: state.last_connect_error.clone(),
+        }
     }
 
     /// Cancels a queued or served acquisition (an async `get()` dropped mid-wait): whatever
@@ -487,6 +576,7 @@ impl<M: Module> Pool<M> {
         match waiter.take_grant() {
             Some(Grant::Conn(live)) => self.check_in(live),
             Some(Grant::Slot) => self.release_slot(),
+            Some(Grant::Retry) => self.pass_retry(),
             Some(Grant::Closed) | None => {}
         }
     }
@@ -498,7 +588,7 @@ impl<M: Module> Pool<M> {
         idle_since: Option<u64>,
     ) -> Result<Live<M::Connection>, PoolError> {
         match grant {
-            Grant::Closed => Err(self.closed_error()),
+            Grant::Closed | Grant::Retry => Err(self.closed_error()),
             Grant::Slot => self.open_in_slot(),
             Grant::Conn(mut live) => {
                 let Some(window) = self.shared.times.check_window else {
@@ -611,10 +701,18 @@ impl<M: Module> Pool<M> {
             drop(state);
             return self.discard_live(live, CloseReason::Cleared);
         }
-        if let Some(waiter) = state.waiters.pop_front() {
-            let wakeup = waiter.grant(Grant::Conn(live));
-            drop(state);
-            return wakeup.wake();
+        let hand_off = state.waiters.front().is_some_and(|oldest| {
+            self.shared
+                .times
+                .fairness_bound
+                .is_none_or(|bound| now.saturating_sub(oldest.queued_at()) >= bound)
+        });
+        if hand_off {
+            if let Some(waiter) = state.waiters.pop_front() {
+                let wakeup = waiter.grant(Grant::Conn(live));
+                drop(state);
+                return wakeup.wake();
+            }
         }
         if config.max_cached.is_some_and(|max| state.idle.len() >= max) {
             drop(state);
@@ -622,6 +720,7 @@ impl<M: Module> Pool<M> {
         }
         let expiry = self.expiry(&live, now);
         state.idle.push(Idle { live, since: now });
+        let retry = self.wake_next_retry(&mut state);
         let reschedule = match (expiry, state.scheduled) {
             (Some(expiry), Some(scheduled)) if expiry >= scheduled => None,
             (Some(expiry), _) => {
@@ -631,6 +730,9 @@ impl<M: Module> Pool<M> {
             (None, _) => None,
         };
         drop(state);
+        if let Some(retry) = retry {
+            retry.wake();
+        }
         if let Some(deadline) = reschedule {
             self.schedule_maintenance(deadline);
         }

@@ -43,16 +43,24 @@ struct Slot<G> {
 #[derive(Debug)]
 pub(crate) struct Waiter<G> {
     slot: Mutex<Slot<G>>,
+    queued_at: u64,
 }
 
 impl<G> Waiter<G> {
-    pub(crate) fn new(notify: Notify) -> Self {
+    /// A waiter queued at `queued_at` (clock nanoseconds; kept when it re-queues).
+    pub(crate) fn new(notify: Notify, queued_at: u64) -> Self {
         Self {
             slot: Mutex::new(Slot {
                 grant: None,
                 notify,
             }),
+            queued_at,
         }
+    }
+
+    /// When this caller first queued.
+    pub(crate) fn queued_at(&self) -> u64 {
+        self.queued_at
     }
 
     /// Stores the grant (called with the pool lock held) and returns the wake-up to deliver

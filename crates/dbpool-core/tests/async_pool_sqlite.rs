@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use dbapi::{params, Connection, ErrorKind, Value};
 use dbapi_sqlite::Sqlite;
-use dbpool_core::{AsyncPool, Cleanup, CloseReason, Pool, PoolError};
+use dbpool_core::{AsyncPool, Cleanup, CloseReason, Fairness, Pool, PoolError};
 use futures::FutureExt;
 
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -275,4 +275,23 @@ fn connecting_happens_off_the_executor() {
     });
     assert_eq!(connected_on.as_deref(), Some("dbpool-tpool"));
     let _ = futures::executor::block_on(pool.get().map(|c| c.map(|_| ())));
+}
+
+#[test]
+fn an_async_waiter_of_an_eventually_fair_pool_is_woken_to_retry() {
+    let pool = AsyncPool::new(
+        Pool::builder(Sqlite::memory())
+            .max_size(1)
+            .fairness(Fairness::Eventual(Duration::from_secs(60)))
+            .build()
+            .expect("pool"),
+    );
+    let held = pool.pool().get().expect("hold");
+    let mut waiting = Box::pin(pool.get());
+    assert!(futures::executor::block_on(futures::future::poll_immediate(&mut waiting)).is_none());
+    drop(held);
+    let mut conn = futures::executor::block_on(waiting).expect("served after the retry");
+    futures::executor::block_on(conn.execute("SELECT 1", params![])).expect("query");
+    drop(conn);
+    assert_eq!(pool.pool().waiting(), 0);
 }

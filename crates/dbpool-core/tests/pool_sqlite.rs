@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use dbapi::{params, Connection, Cursor, ErrorKind, Module, Value};
 use dbapi_sqlite::Sqlite;
-use dbpool_core::{Cleanup, CloseReason, ConfigError, DatabaseConnector, Pool, PoolError};
+use dbpool_core::{
+    Cleanup, CloseReason, ConfigError, DatabaseConnector, Fairness, Pool, PoolError,
+};
 use support::counted::Counted;
 
 /// Generous bound for waiting on an event, so a bug fails the test instead of hanging it.
@@ -720,6 +722,93 @@ fn thirty_two_threads_never_exceed_max_size() {
     );
     assert!(max_in_use.load(SeqCst) <= 4);
     assert_eq!(pool.size(), counts.alive());
+    assert_eq!(pool.waiting(), 0);
+    assert_eq!(pool.stats().in_use, 0);
+}
+
+#[test]
+fn eventual_fairness_wakes_a_waiter_that_can_then_take_the_returned_connection() {
+    let (pool, counts) = {
+        let module = Counted::new(Sqlite::memory());
+        let counts = Arc::clone(&module.counts);
+        let pool = Pool::builder(module)
+            .max_size(1)
+            .fairness(Fairness::Eventual(Duration::from_secs(60)))
+            .build()
+            .expect("pool");
+        (pool, counts)
+    };
+    let held = pool.get().expect("only");
+    let waiter = {
+        let pool = pool.clone();
+        thread::spawn(move || pool.get().map(|c| c.id))
+    };
+    wait_until_waiting(&pool, 1);
+    drop(held); // back to the idle stack; the waiter is woken to try again
+    assert_eq!(waiter.join().expect("waiter").expect("served"), 1);
+    assert_eq!(counts.opened(), 1);
+    assert_eq!(pool.waiting(), 0);
+}
+
+#[test]
+fn eventual_fairness_hands_off_directly_once_the_bound_has_passed() {
+    // A bound of a nanosecond has always passed by the time a connection is returned.
+    let pool = Pool::builder(Counted::new(Sqlite::memory()))
+        .max_size(1)
+        .fairness(Fairness::Eventual(Duration::from_nanos(1)))
+        .build()
+        .expect("pool");
+    let held = pool.get().expect("only");
+    let (got_tx, got_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let waiter = {
+        let pool = pool.clone();
+        thread::spawn(move || {
+            let conn = pool.get().expect("served");
+            got_tx.send(()).expect("report");
+            release_rx.recv().expect("release");
+            drop(conn);
+        })
+    };
+    wait_until_waiting(&pool, 1);
+    drop(held);
+    assert!(
+        pool.try_get().expect("no connect").is_none(),
+        "the waiter was past the bound: the connection was handed to it"
+    );
+    got_rx.recv_timeout(PATIENCE).expect("waiter served");
+    release_tx.send(()).expect("release");
+    waiter.join().expect("waiter");
+}
+
+#[test]
+fn eventual_fairness_under_32_threads_loses_no_wake_up() {
+    let module = Counted::new(Sqlite::memory());
+    let counts = Arc::clone(&module.counts);
+    let pool = Pool::builder(module)
+        .max_size(4)
+        .fairness(Fairness::Eventual(Duration::from_millis(1)))
+        .wait_timeout(None)
+        .build()
+        .expect("pool");
+    let start = Arc::new(Barrier::new(32));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    for _ in 0..32 {
+        let (pool, start, done) = (pool.clone(), Arc::clone(&start), done_tx.clone());
+        thread::spawn(move || {
+            start.wait();
+            for _ in 0..5_000 {
+                drop(pool.get().expect("get"));
+            }
+            done.send(()).expect("report");
+        });
+    }
+    for _ in 0..32 {
+        done_rx
+            .recv_timeout(Duration::from_secs(300))
+            .expect("a thread is stuck: lost wake-up");
+    }
+    assert!(counts.max_alive() <= 4);
     assert_eq!(pool.waiting(), 0);
     assert_eq!(pool.stats().in_use, 0);
 }
