@@ -189,7 +189,7 @@ const COLORS: [(&str, &str); 4] = [
 /// Two panels (throughput, p99 get latency) against threads, one line per pool and size;
 /// log scales.
 pub fn svg(w2: &[Multi], caption: &str) -> String {
-    let (width, height, margin) = (1000.0, 430.0, 60.0);
+    let (width, height, margin) = (1000.0, 450.0, 60.0);
     let panel_w = (width - 3.0 * margin) / 2.0;
     let panel_h = height - 2.0 * margin - 30.0;
     let mut s = String::new();
@@ -276,7 +276,7 @@ pub fn svg(w2: &[Multi], caption: &str) -> String {
         }
     }
     let mut lx = margin;
-    let ly = height - 22.0;
+    let ly = height - 40.0;
     for (name, color) in COLORS {
         let _ = write!(
             s,
@@ -285,12 +285,12 @@ pub fn svg(w2: &[Multi], caption: &str) -> String {
             lx + 30.0,
             ly + 4.0
         );
-        lx += 40.0 + 8.0 * name.len() as f64;
+        lx += 50.0 + 6.5 * name.chars().count() as f64;
     }
     let _ = write!(
         s,
-        r##"<text x="{lx}" y="{}">solid: max_size 4, dashed: max_size 16 — {caption}</text>"##,
-        ly + 4.0
+        r##"<text x="{margin}" y="{}" fill="#444">solid: max_size 4, dashed: max_size 16. W2, get + return, no-op driver; {caption}</text>"##,
+        ly + 24.0
     );
     s.push_str("</svg>\n");
     s
