@@ -419,7 +419,11 @@ impl<M: Module> Pool<M> {
         if let Some(started) = waiting_since {
             self.shared.counters.waited(started.elapsed());
         }
-        let live = self.finish_acquire(grant, since)?;
+        let live = match grant {
+            // The fast path: an idle connection that needs no validation.
+            Grant::Conn(live) if self.shared.times.check_window.is_none() => live,
+            grant => self.finish_acquire(grant, since)?,
+        };
         Ok(PooledConnection::new(self.clone(), live, cleanup, site))
     }
 
@@ -481,8 +485,13 @@ impl<M: Module> Pool<M> {
 
     /// In an eventually fair pool, wakes the oldest waiter to try again when something is
     /// free and no other wake-up is on its way (one at a time: no thundering herd).
+    #[inline]
     fn wake_next_retry(&self, state: &mut State<M::Connection>) -> Option<Wakeup> {
         self.shared.times.fairness_bound?;
+        self.wake_next_retry_slow(state)
+    }
+
+    fn wake_next_retry_slow(&self, state: &mut State<M::Connection>) -> Option<Wakeup> {
         let free = !state.idle.is_empty() || state.open < self.shared.config.max_size;
         if state.retry_in_flight || !free {
             return None;
