@@ -6,8 +6,11 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dbapi::{params, Connection, Cursor, Module};
+use std::cell::Cell;
+
+use dbapi::{params, Connection, Cursor, Module, Value};
 use dbapi_postgres::{PgConnection, Postgres};
+use dbpool_core::AsyncPool;
 
 /// How long a test waits for the server to reach a state before failing (never a sleep:
 /// the state is polled).
@@ -143,4 +146,60 @@ pub fn restart_postgres() {
         .status()
         .expect("run pg_ctl");
     assert!(status.success(), "pg_ctl restart failed: {status}");
+}
+
+/// Yields once to whatever executor runs the task (runtime-agnostic).
+pub async fn yield_now() {
+    let mut yielded = false;
+    futures::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+}
+
+/// eventlet's `test_returns_immediately`: while one task runs `slow_sql` through `pool`,
+/// another task on the same single-threaded executor keeps making progress. Returns the
+/// slow query's first value.
+///
+/// The proof is a counter, not a clock: had the query run on the executor thread, the
+/// "started" and "done" flags would have flipped within one poll and the ticker would never
+/// have seen the query in flight.
+///
+/// # Panics
+/// When the ticker never ran while the query was in flight, or the query fails.
+pub async fn assert_returns_immediately<M: Module>(pool: &AsyncPool<M>, slow_sql: &str) -> Value {
+    let started = Cell::new(false);
+    let done = Cell::new(false);
+    let ticks = Cell::new(0u64);
+    let slow = async {
+        let mut conn = pool.get().await.expect("get");
+        started.set(true);
+        let row = conn
+            .query_one(slow_sql, params![])
+            .await
+            .expect("slow query")
+            .expect("a row");
+        done.set(true);
+        row[0].clone()
+    };
+    let ticker = async {
+        while !done.get() {
+            if started.get() {
+                ticks.set(ticks.get() + 1);
+            }
+            yield_now().await;
+        }
+    };
+    let (value, ()) = futures::join!(slow, ticker);
+    assert!(
+        ticks.get() > 0,
+        "the executor was blocked while the query ran"
+    );
+    value
 }

@@ -1,15 +1,14 @@
 //! Bring your own driver: the three `dbapi` traits implemented by a third party, here over
-//! rusqlite's plain API, in under 170 lines of code. Every pool in `dbpool-core` then works with
+//! rusqlite's plain API, in about 150 lines of code. Every pool in `dbpool-core` then works with
 //! it, and `tests/custom_driver_conformance.rs` runs the conformance suite's core checks on it.
 //!
 //! Run it: `cargo run -p dbapi-conformance --example custom_driver`
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use dbapi::{
-    Column, Connection, Cursor, Error, Module, ParamStyle, Params, Result, Row, ThreadSafety,
-    TypeCode, Value,
+    Column, Connection, Cursor, CursorState, Error, Module, ParamStyle, Params, Result, Row,
+    ThreadSafety, TypeCode, Value,
 };
 
 /// The module: where to connect.
@@ -24,13 +23,10 @@ pub struct TinyConnection {
     db: Option<rusqlite::Connection>,
 }
 
-/// Reads its whole result on `execute`.
+/// Reads its whole result on `execute`; `CursorState` does the DB-API bookkeeping.
 pub struct TinyCursor<'c> {
-    db: Option<&'c rusqlite::Connection>,
-    columns: Option<Arc<[Column]>>,
-    rows: VecDeque<Row>,
-    rowcount: i64,
-    arraysize: usize,
+    db: &'c rusqlite::Connection,
+    state: CursorState,
 }
 
 fn driver_error(e: rusqlite::Error) -> Error {
@@ -69,11 +65,8 @@ impl Connection for TinyConnection {
     type Cursor<'c> = TinyCursor<'c>;
     fn cursor(&mut self) -> Result<TinyCursor<'_>> {
         Ok(TinyCursor {
-            db: Some(self.db()?),
-            columns: None,
-            rows: VecDeque::new(),
-            rowcount: -1,
-            arraysize: 1,
+            db: self.db()?,
+            state: CursorState::new(),
         })
     }
     fn commit(&mut self) -> Result<()> {
@@ -116,7 +109,7 @@ fn from_sql(value: rusqlite::types::Value) -> Value {
 
 impl Cursor for TinyCursor<'_> {
     fn execute(&mut self, sql: &str, params: &Params) -> Result<()> {
-        let db = self.db.ok_or_else(|| Error::closed("cursor"))?;
+        self.state.begin_execute()?;
         let values = match params {
             Params::None => Vec::new(),
             Params::Positional(values) => values.iter().map(to_sql).collect(),
@@ -124,14 +117,13 @@ impl Cursor for TinyCursor<'_> {
                 return Err(Error::not_supported("TinyDriver takes ? parameters only"))
             }
         };
-        let mut stmt = db.prepare(sql).map_err(driver_error)?;
+        let mut stmt = self.db.prepare(sql).map_err(driver_error)?;
         for (i, v) in values.iter().enumerate() {
             stmt.raw_bind_parameter(i + 1, v).map_err(driver_error)?;
         }
-        (self.columns, self.rowcount) = (None, -1);
-        self.rows.clear();
         if stmt.column_count() == 0 {
-            self.rowcount = stmt.raw_execute().map_err(driver_error)? as i64;
+            let changed = stmt.raw_execute().map_err(driver_error)?;
+            self.state.set_rowcount(changed as i64);
             return Ok(());
         }
         let columns: Arc<[Column]> = stmt
@@ -139,43 +131,33 @@ impl Cursor for TinyCursor<'_> {
             .map(|n| Column::new(n, TypeCode::new("", None)))
             .collect();
         let mut rows = stmt.raw_query();
+        let mut buffered = std::collections::VecDeque::new();
         while let Some(row) = rows.next().map_err(driver_error)? {
             let values = (0..columns.len())
-                .map(|i| {
-                    row.get::<_, rusqlite::types::Value>(i)
-                        .map(from_sql)
-                        .map_err(driver_error)
-                })
+                .map(|i| row.get(i).map(from_sql).map_err(driver_error))
                 .collect::<Result<Vec<_>>>()?;
-            self.rows.push_back(Row::new(columns.clone(), values)?);
+            buffered.push_back(Row::new(columns.clone(), values)?);
         }
-        self.rowcount = self.rows.len() as i64;
-        self.columns = Some(columns);
+        self.state.set_result(columns, buffered);
         Ok(())
     }
     fn description(&self) -> Option<&[Column]> {
-        self.columns.as_deref()
+        self.state.description()
     }
     fn rowcount(&self) -> i64 {
-        self.rowcount
+        self.state.rowcount()
     }
     fn fetch_next(&mut self) -> Result<Option<Row>> {
-        if self.db.is_none() {
-            return Err(Error::closed("cursor"));
-        }
-        if self.columns.is_none() {
-            return Err(Error::programming("no result set: execute a query first"));
-        }
-        Ok(self.rows.pop_front())
+        self.state.fetch_next()
     }
     fn arraysize(&self) -> usize {
-        self.arraysize
+        self.state.arraysize()
     }
     fn set_arraysize(&mut self, size: usize) {
-        self.arraysize = size;
+        self.state.set_arraysize(size);
     }
     fn close(&mut self) -> Result<()> {
-        self.db = None;
+        self.state.close();
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use dbapi::{Column, Cursor, Error, Params, Result, Row, Value};
+use dbapi::{Column, Cursor, CursorState, Error, Params, Result, Row, Value};
 use postgres::types::ToSql;
 
 use crate::decode::{self, Raw};
@@ -14,24 +14,14 @@ use crate::PgConnection;
 /// A cursor on a [`PgConnection`]. Results are read completely by `execute`.
 pub struct PgCursor<'c> {
     conn: &'c mut PgConnection,
-    closed: bool,
-    description: Option<Arc<[Column]>>,
-    rows: VecDeque<Row>,
-    has_result: bool,
-    rowcount: i64,
-    arraysize: usize,
+    state: CursorState,
 }
 
 impl<'c> PgCursor<'c> {
     pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
         Self {
             conn,
-            closed: false,
-            description: None,
-            rows: VecDeque::new(),
-            has_result: false,
-            rowcount: -1,
-            arraysize: 1,
+            state: CursorState::new(),
         }
     }
 
@@ -52,7 +42,8 @@ impl<'c> PgCursor<'c> {
         let client = self.conn.native_mut()?;
         if stmt.columns().is_empty() {
             let changed = client.execute(&stmt, &refs).map_err(from_postgres)?;
-            self.rowcount = i64::try_from(changed).unwrap_or(i64::MAX);
+            self.state
+                .set_rowcount(i64::try_from(changed).unwrap_or(i64::MAX));
             return Ok(());
         }
         let rows = client.query(&stmt, &refs).map_err(from_postgres)?;
@@ -70,23 +61,14 @@ impl<'c> PgCursor<'c> {
             }
             buffered.push_back(Row::new(Arc::clone(&columns), values)?);
         }
-        self.rowcount = i64::try_from(buffered.len()).unwrap_or(i64::MAX);
-        self.rows = buffered;
-        self.description = Some(columns);
-        self.has_result = true;
+        self.state.set_result(columns, buffered);
         Ok(())
     }
 }
 
 impl Cursor for PgCursor<'_> {
     fn execute(&mut self, sql: &str, params: &Params) -> Result<()> {
-        if self.closed {
-            return Err(Error::closed("cursor"));
-        }
-        self.description = None;
-        self.rows.clear();
-        self.has_result = false;
-        self.rowcount = -1;
+        self.state.begin_execute()?;
         match params {
             Params::None => self.run(sql, &[]),
             Params::Positional(values) => self.run(sql, values),
@@ -97,37 +79,27 @@ impl Cursor for PgCursor<'_> {
     }
 
     fn description(&self) -> Option<&[Column]> {
-        self.description.as_deref()
+        self.state.description()
     }
 
     fn rowcount(&self) -> i64 {
-        self.rowcount
+        self.state.rowcount()
     }
 
     fn fetch_next(&mut self) -> Result<Option<Row>> {
-        if self.closed {
-            return Err(Error::closed("cursor"));
-        }
-        if !self.has_result {
-            return Err(Error::programming(
-                "no result set to fetch from: execute a query that returns rows first",
-            ));
-        }
-        Ok(self.rows.pop_front())
+        self.state.fetch_next()
     }
 
     fn arraysize(&self) -> usize {
-        self.arraysize
+        self.state.arraysize()
     }
 
     fn set_arraysize(&mut self, size: usize) {
-        self.arraysize = size;
+        self.state.set_arraysize(size);
     }
 
     fn close(&mut self) -> Result<()> {
-        self.closed = true;
-        self.rows.clear();
-        self.description = None;
+        self.state.close();
         Ok(())
     }
 
@@ -136,9 +108,9 @@ impl Cursor for PgCursor<'_> {
         let mut total = 0;
         for params in param_sets {
             self.execute(sql, params)?;
-            total += self.rowcount.max(0);
+            total += self.state.rowcount().max(0);
         }
-        self.rowcount = total;
+        self.state.set_rowcount(total);
         Ok(())
     }
 

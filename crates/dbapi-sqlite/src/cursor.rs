@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use dbapi::{Column, Cursor, Error, Params, Result, Row, Value};
+use dbapi::{Column, Cursor, CursorState, Error, Params, Result, Row, Value};
 
 use crate::error_mapping::from_rusqlite;
 use crate::value_mapping::{self, Bind, Declared};
@@ -13,13 +13,8 @@ use crate::value_mapping::{self, Bind, Declared};
 pub struct SqliteCursor<'c> {
     conn: &'c rusqlite::Connection,
     autocommit: bool,
-    closed: bool,
-    description: Option<Arc<[Column]>>,
-    rows: VecDeque<Row>,
-    has_result: bool,
-    rowcount: i64,
+    state: CursorState,
     lastrowid: Option<i64>,
-    arraysize: usize,
 }
 
 /// Statements that must not be wrapped in an implicit `BEGIN`.
@@ -86,21 +81,8 @@ impl<'c> SqliteCursor<'c> {
         Self {
             conn,
             autocommit,
-            closed: false,
-            description: None,
-            rows: VecDeque::new(),
-            has_result: false,
-            rowcount: -1,
+            state: CursorState::new(),
             lastrowid: None,
-            arraysize: 1,
-        }
-    }
-
-    fn check_open(&self) -> Result<()> {
-        if self.closed {
-            Err(Error::closed("cursor"))
-        } else {
-            Ok(())
         }
     }
 
@@ -116,7 +98,8 @@ impl<'c> SqliteCursor<'c> {
         }
         if stmt.column_count() == 0 {
             let changed = stmt.raw_execute().map_err(from_rusqlite)?;
-            self.rowcount = i64::try_from(changed).unwrap_or(i64::MAX);
+            self.state
+                .set_rowcount(i64::try_from(changed).unwrap_or(i64::MAX));
             self.lastrowid = Some(self.conn.last_insert_rowid());
             return Ok(());
         }
@@ -153,64 +136,48 @@ impl<'c> SqliteCursor<'c> {
                 )
             })
             .collect();
-        self.rowcount = if writes {
-            i64::try_from(self.conn.changes()).unwrap_or(i64::MAX)
-        } else {
-            i64::try_from(values_by_row.len()).unwrap_or(i64::MAX)
-        };
-        if writes {
-            self.lastrowid = Some(self.conn.last_insert_rowid());
-        }
-        self.rows = values_by_row
+        let rows = values_by_row
             .into_iter()
             .map(|values| Row::new(columns.clone(), values))
-            .collect::<Result<_>>()?;
-        self.description = Some(columns);
-        self.has_result = true;
+            .collect::<Result<VecDeque<_>>>()?;
+        self.state.set_result(columns, rows);
+        if writes {
+            self.state
+                .set_rowcount(i64::try_from(self.conn.changes()).unwrap_or(i64::MAX));
+            self.lastrowid = Some(self.conn.last_insert_rowid());
+        }
         Ok(())
     }
 }
 
 impl Cursor for SqliteCursor<'_> {
     fn execute(&mut self, sql: &str, params: &Params) -> Result<()> {
-        self.check_open()?;
-        self.description = None;
-        self.rows.clear();
-        self.has_result = false;
-        self.rowcount = -1;
+        self.state.begin_execute()?;
         self.run(sql, params)
     }
 
     fn description(&self) -> Option<&[Column]> {
-        self.description.as_deref()
+        self.state.description()
     }
 
     fn rowcount(&self) -> i64 {
-        self.rowcount
+        self.state.rowcount()
     }
 
     fn fetch_next(&mut self) -> Result<Option<Row>> {
-        self.check_open()?;
-        if !self.has_result {
-            return Err(Error::programming(
-                "no result set to fetch from: execute a query that returns rows first",
-            ));
-        }
-        Ok(self.rows.pop_front())
+        self.state.fetch_next()
     }
 
     fn arraysize(&self) -> usize {
-        self.arraysize
+        self.state.arraysize()
     }
 
     fn set_arraysize(&mut self, size: usize) {
-        self.arraysize = size;
+        self.state.set_arraysize(size);
     }
 
     fn close(&mut self) -> Result<()> {
-        self.closed = true;
-        self.rows.clear();
-        self.description = None;
+        self.state.close();
         Ok(())
     }
 
@@ -219,9 +186,9 @@ impl Cursor for SqliteCursor<'_> {
         let mut total = 0;
         for params in param_sets {
             self.execute(sql, params)?;
-            total += self.rowcount.max(0);
+            total += self.state.rowcount().max(0);
         }
-        self.rowcount = total;
+        self.state.set_rowcount(total);
         Ok(())
     }
 

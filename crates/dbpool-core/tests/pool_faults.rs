@@ -11,8 +11,7 @@ use std::time::Duration;
 use dbapi::{params, Connection, Cursor, ErrorKind};
 use dbpool_core::{CloseReason, Pool, PoolError};
 use support::fault_driver::FaultDriver;
-
-const PATIENCE: Duration = Duration::from_secs(30);
+use support::{wait_until_waiting, PATIENCE};
 
 fn pool(driver: &FaultDriver, max_size: usize) -> Pool<FaultDriver> {
     Pool::builder(driver.clone())
@@ -51,9 +50,7 @@ fn a_failing_connect_hands_its_slot_to_a_waiter() {
         let pool = pool.clone();
         thread::spawn(move || pool.get().map(|c| c.id))
     };
-    while pool.waiting() < 1 {
-        thread::yield_now();
-    }
+    wait_until_waiting(&pool, 1);
     // The waiter is handed the slot by the discard, and its own connect fails once...
     driver.plan.fail_connects.store(1, SeqCst);
     held.discard();
@@ -143,9 +140,7 @@ fn a_timed_out_connect_wakes_a_waiter_when_it_finally_gives_up_its_slot() {
         let pool = pool.clone();
         thread::spawn(move || pool.get().map(|c| c.id))
     };
-    while pool.waiting() < 1 {
-        thread::yield_now();
-    }
+    wait_until_waiting(&pool, 1);
     release.send(()).expect("finish");
     assert_eq!(waiter.join().expect("waiter").expect("served"), 2);
 }
@@ -265,9 +260,7 @@ fn close_fails_waiters_and_later_gets() {
         let pool = pool.clone();
         thread::spawn(move || pool.get().map(|_| ()))
     };
-    while pool.waiting() < 1 {
-        thread::yield_now();
-    }
+    wait_until_waiting(&pool, 1);
     pool.close();
     assert!(matches!(
         waiter.join().expect("waiter"),

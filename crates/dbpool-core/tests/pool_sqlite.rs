@@ -7,15 +7,13 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use dbapi::{params, Connection, Cursor, ErrorKind, Module, Value};
+use dbapi::{params, Connection, Cursor, ErrorKind, Value};
 use dbapi_sqlite::Sqlite;
 use dbpool_core::{
     Cleanup, CloseReason, ConfigError, DatabaseConnector, Fairness, Pool, PoolError,
 };
 use support::counted::Counted;
-
-/// Generous bound for waiting on an event, so a bug fails the test instead of hanging it.
-const PATIENCE: Duration = Duration::from_secs(30);
+use support::{wait_until_waiting, PATIENCE};
 
 fn file_db() -> (tempfile::TempDir, Sqlite) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -31,15 +29,6 @@ fn counted_pool(max_size: usize) -> (Pool<Counted>, Arc<support::counted::Counts
         .build()
         .expect("valid pool");
     (pool, counts)
-}
-
-fn wait_until_waiting<M: Module>(pool: &Pool<M>, n: usize) {
-    // A handshake on the pool's own state, not a sleep: spin until the waiters are queued.
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while pool.waiting() < n {
-        assert!(std::time::Instant::now() < deadline, "waiters never queued");
-        thread::yield_now();
-    }
 }
 
 #[test]

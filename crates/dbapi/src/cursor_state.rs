@@ -1,0 +1,146 @@
+//! [`CursorState`]: the bookkeeping every buffering cursor needs, so adapters write only
+//! the part that talks to their driver.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::{Column, Error, Result, Row};
+
+/// The state of a cursor that reads each result completely on `execute`: open or closed,
+/// the current result's columns and remaining rows, `rowcount` and `arraysize`.
+///
+/// An adapter's cursor embeds one and forwards `description`, `rowcount`, `fetch_next`,
+/// `arraysize`, `set_arraysize` and `close` to it:
+///
+/// ```
+/// use std::sync::Arc;
+/// use dbapi::{Column, CursorState, Row, TypeCode, Value, NUMBER};
+///
+/// let mut state = CursorState::new();
+/// assert!(state.fetch_next().is_err(), "nothing executed yet");
+/// state.begin_execute()?;
+/// let columns: Arc<[Column]> = vec![Column::new("n", TypeCode::new("int", Some(NUMBER)))].into();
+/// let row = Row::new(columns.clone(), vec![Value::Int(1)])?;
+/// state.set_result(columns, vec![row].into());
+/// assert_eq!(state.rowcount(), 1);
+/// assert!(state.fetch_next()?.is_some());
+/// assert!(state.fetch_next()?.is_none());
+/// state.close();
+/// assert!(state.begin_execute().is_err(), "closed");
+/// # Ok::<(), dbapi::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct CursorState {
+    closed: bool,
+    description: Option<Arc<[Column]>>,
+    rows: VecDeque<Row>,
+    has_result: bool,
+    rowcount: i64,
+    arraysize: usize,
+}
+
+impl Default for CursorState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CursorState {
+    /// An open cursor with nothing executed: `rowcount` -1, `arraysize` 1.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            closed: false,
+            description: None,
+            rows: VecDeque::new(),
+            has_result: false,
+            rowcount: -1,
+            arraysize: 1,
+        }
+    }
+
+    /// An Interface error when the cursor is closed.
+    ///
+    /// # Errors
+    /// When [`CursorState::close`] was called.
+    pub fn check_open(&self) -> Result<()> {
+        if self.closed {
+            Err(Error::closed("cursor"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Starts an `execute`: checks the cursor is open and forgets the previous result.
+    ///
+    /// # Errors
+    /// An Interface error on a closed cursor.
+    pub fn begin_execute(&mut self) -> Result<()> {
+        self.check_open()?;
+        self.description = None;
+        self.rows.clear();
+        self.has_result = false;
+        self.rowcount = -1;
+        Ok(())
+    }
+
+    /// Records the outcome of a statement without a result set (DDL, DML).
+    pub fn set_rowcount(&mut self, rowcount: i64) {
+        self.rowcount = rowcount;
+    }
+
+    /// Records a result set; `rowcount` becomes its number of rows (override it with
+    /// [`CursorState::set_rowcount`], e.g. for `INSERT … RETURNING`).
+    pub fn set_result(&mut self, columns: Arc<[Column]>, rows: VecDeque<Row>) {
+        self.rowcount = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        self.description = Some(columns);
+        self.rows = rows;
+        self.has_result = true;
+    }
+
+    /// For `Cursor::description`.
+    #[must_use]
+    pub fn description(&self) -> Option<&[Column]> {
+        self.description.as_deref()
+    }
+
+    /// For `Cursor::rowcount`.
+    #[must_use]
+    pub fn rowcount(&self) -> i64 {
+        self.rowcount
+    }
+
+    /// For `Cursor::fetch_next`.
+    ///
+    /// # Errors
+    /// An Interface error on a closed cursor; a Programming error when there is no result
+    /// set (nothing executed, or the last statement returned no rows).
+    pub fn fetch_next(&mut self) -> Result<Option<Row>> {
+        self.check_open()?;
+        if !self.has_result {
+            return Err(Error::programming(
+                "no result set to fetch from: execute a query that returns rows first",
+            ));
+        }
+        Ok(self.rows.pop_front())
+    }
+
+    /// For `Cursor::arraysize`.
+    #[must_use]
+    pub fn arraysize(&self) -> usize {
+        self.arraysize
+    }
+
+    /// For `Cursor::set_arraysize`.
+    pub fn set_arraysize(&mut self, size: usize) {
+        self.arraysize = size;
+    }
+
+    /// For `Cursor::close`: later calls fail with an Interface error.
+    pub fn close(&mut self) {
+        self.closed = true;
+        self.rows.clear();
+        self.description = None;
+        self.has_result = false;
+    }
+}
