@@ -115,6 +115,71 @@ fn wait_ready(bin: &Path, port: u16) -> Result<(), String> {
     }
 }
 
+/// A throwaway CA and a server certificate it signs for 127.0.0.1 and localhost, so the TLS
+/// tests are real (`verify-ca` and `verify-full` trust the CA). Returns (CA, cert, key).
+fn make_certificates(dir: &Path, root: bool) -> Result<(PathBuf, PathBuf, PathBuf), String> {
+    if Command::new("openssl").arg("version").output().is_err() {
+        apt_install(&["openssl"])?;
+    }
+    let path = |name: &str| dir.join(name);
+    let quiet = |cmd: &mut Command| status(cmd.stderr(std::process::Stdio::null()));
+    quiet(
+        Command::new("openssl")
+            .args([
+                "req", "-x509", "-new", "-nodes", "-newkey", "rsa:2048", "-days", "7",
+            ])
+            .args(["-subj", "/CN=dbpool test CA", "-keyout"])
+            .arg(path("ca.key"))
+            .arg("-out")
+            .arg(path("ca.crt")),
+    )?;
+    quiet(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-new",
+                "-nodes",
+                "-newkey",
+                "rsa:2048",
+                "-subj",
+                "/CN=127.0.0.1",
+            ])
+            .arg("-keyout")
+            .arg(path("server.key"))
+            .arg("-out")
+            .arg(path("server.csr")),
+    )?;
+    fs::write(
+        path("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .map_err(|e| e.to_string())?;
+    quiet(
+        Command::new("openssl")
+            .args(["x509", "-req", "-days", "7", "-CAcreateserial", "-in"])
+            .arg(path("server.csr"))
+            .arg("-CA")
+            .arg(path("ca.crt"))
+            .arg("-CAkey")
+            .arg(path("ca.key"))
+            .arg("-extfile")
+            .arg(path("server.ext"))
+            .arg("-out")
+            .arg(path("server.crt")),
+    )?;
+    status(Command::new("chmod").arg("600").arg(path("server.key")))?;
+    if root {
+        status(
+            Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(path("server.crt"))
+                .arg(path("server.key")),
+        )?;
+    }
+    Ok((path("ca.crt"), path("server.crt"), path("server.key")))
+}
+
 /// Starts PostgreSQL and writes `target/db/env`.
 pub fn up() -> Result<(), String> {
     if env_file().exists() {
@@ -153,10 +218,13 @@ pub fn up() -> Result<(), String> {
             .arg(format!("--pwfile={}", pwfile.display()))
             .stdout(std::process::Stdio::null()),
     )?;
+    let (ca, cert, key) = make_certificates(&dir, root)?;
     let port = free_port()?;
     let options = format!(
-        "-c listen_addresses=127.0.0.1 -p {port} -k {} -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-        dir.display()
+        "-c listen_addresses=127.0.0.1 -p {port} -k {} -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+        dir.display(),
+        cert.display(),
+        key.display()
     );
     status(
         as_pg_user(&bin.join("pg_ctl"), root)
@@ -209,6 +277,7 @@ pub fn up() -> Result<(), String> {
             format!("postgres://postgres:{superuser_password}@127.0.0.1:{port}/postgres"),
         ),
         ("DBPOOL_PG_BIN", bin.display().to_string()),
+        ("DBPOOL_PG_SSLROOTCERT", ca.display().to_string()),
         ("DBPOOL_PG_DATA", data.display().to_string()),
         (
             "DBPOOL_PG_RUNAS",

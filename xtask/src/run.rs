@@ -53,12 +53,21 @@ fn test_with_servers(extra: &[String]) -> Result<(), String> {
     let vars = crate::db::vars()?;
     status(
         cargo()
-            .args(["test", "--workspace", "--all-targets"])
+            .args(["test", "--workspace", "--all-targets", "--all-features"])
             .args(extra)
             .args(["--", "--include-ignored"])
             .envs(vars.iter().map(|(k, v)| (k, v))),
     )?;
-    status(cargo().args(["test", "--workspace", "--doc"]))
+    // The same adapter without its `tls` feature: the clear error for sslmode=require.
+    status(cargo().args([
+        "test",
+        "--package",
+        "dbapi-postgres",
+        "--test",
+        "postgres_adapter",
+        "dsn_options",
+    ]))?;
+    status(cargo().args(["test", "--workspace", "--doc", "--all-features"]))
 }
 
 /// `cargo xtask lint`.

@@ -26,7 +26,18 @@ pub fn from_postgres(err: postgres::Error) -> Error {
     }
     let io = std::error::Error::source(&err)
         .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some());
-    let text = err.to_string();
+    // The causes say what went wrong ("error performing TLS handshake: invalid peer
+    // certificate: ..."); keep them in the message.
+    let mut text = err.to_string();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(inner) = cause {
+        let inner_text = inner.to_string();
+        if !text.contains(&inner_text) {
+            text.push_str(": ");
+            text.push_str(&inner_text);
+        }
+        cause = inner.source();
+    }
     let kind = if text.starts_with("error serializing") || text.starts_with("error deserializing") {
         ErrorKind::Data
     } else {

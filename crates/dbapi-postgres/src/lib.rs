@@ -25,7 +25,8 @@
 //!   NotSupported error naming the type.
 //! - `rowcount` comes from the command tag; `ping` is an empty query; `is_broken` asks the
 //!   client without blocking; `reset_session` does what [`ResetLevel`] says.
-//! - TLS is not included in this build: `sslmode=require` is a NotSupported error.
+//! - TLS with rustls behind the `tls` feature (`sslmode` `prefer`, `require`, `verify-ca`,
+//!   `verify-full`, `sslrootcert`); without it, `sslmode=require` is a NotSupported error.
 
 #![warn(missing_docs)]
 
@@ -35,6 +36,8 @@ mod decode;
 mod error_mapping;
 mod module;
 mod params;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use connection::{PgConnection, ResetLevel};
 pub use cursor::PgCursor;

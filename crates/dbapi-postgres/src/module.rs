@@ -10,6 +10,16 @@ use postgres::NoTls;
 use crate::error_mapping::from_postgres;
 use crate::{PgConnection, ResetLevel};
 
+/// libpq's `sslmode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ssl {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
 /// The PostgreSQL DB-API module.
 ///
 /// ```no_run
@@ -26,6 +36,8 @@ pub struct Postgres {
     target: String,
     reset: ResetLevel,
     autocommit: bool,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
 }
 
 impl fmt::Debug for Postgres {
@@ -34,15 +46,18 @@ impl fmt::Debug for Postgres {
             .field("target", &self.target)
             .field("reset", &self.reset)
             .field("autocommit", &self.autocommit)
+            .field("tls", &cfg!(feature = "tls"))
             .finish_non_exhaustive()
     }
 }
 
 impl Postgres {
     /// From a DSN: `postgres://user:password@host:port/dbname?options`. Options:
-    /// `connect_timeout` (seconds), `application_name`, `sslmode` (`disable`, `prefer`;
-    /// `require` needs TLS, which this build does not include), `options` (server `-c`
-    /// settings).
+    /// `connect_timeout` (seconds), `application_name`, `options` (server `-c` settings),
+    /// `sslmode` and `sslrootcert`. With the `tls` feature, `sslmode` has libpq's meanings:
+    /// `disable`; `prefer` (the default) and `require` encrypt without checking the
+    /// certificate; `verify-ca` checks it against `sslrootcert`; `verify-full` also checks the
+    /// host name. Without the feature, `require` and `verify-*` are a NotSupported error.
     ///
     /// # Errors
     /// An Interface error for a malformed DSN, another scheme, or an unknown option.
@@ -64,6 +79,8 @@ impl Postgres {
             )));
         }
         let mut config = postgres::Config::new();
+        let mut ssl = Ssl::Prefer;
+        let mut root_cert: Option<std::path::PathBuf> = None;
         config
             .host(params.host().unwrap_or("localhost"))
             .port(params.port().unwrap_or(5432))
@@ -91,35 +108,64 @@ impl Postgres {
                     config.options(value);
                 }
                 "sslmode" => {
-                    let mode = match value.as_str() {
-                        "disable" => SslMode::Disable,
-                        "allow" | "prefer" => SslMode::Prefer,
-                        "require" | "verify-ca" | "verify-full" => {
-                            return Err(Error::not_supported(format!(
-                                "sslmode={value} needs TLS, which this build of dbapi-postgres does not include; use sslmode=disable or prefer, or a TLS-terminating proxy"
-                            )))
-                        }
+                    ssl = match value.as_str() {
+                        "disable" => Ssl::Disable,
+                        "allow" | "prefer" => Ssl::Prefer,
+                        "require" => Ssl::Require,
+                        "verify-ca" => Ssl::VerifyCa,
+                        "verify-full" => Ssl::VerifyFull,
                         other => {
                             return Err(Error::interface(format!(
                                 "sslmode={other:?} is not one of disable, allow, prefer, require, verify-ca, verify-full"
                             )))
                         }
                     };
-                    config.ssl_mode(mode);
                 }
+                "sslrootcert" => root_cert = Some(std::path::PathBuf::from(value)),
                 other => {
                     return Err(Error::interface(format!(
-                        "unknown postgres DSN option {other:?}; known: connect_timeout, application_name, sslmode, options"
+                        "unknown postgres DSN option {other:?}; known: connect_timeout, application_name, options, sslmode, sslrootcert"
                     )))
                 }
             }
         }
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = root_cert;
+            if matches!(ssl, Ssl::Require | Ssl::VerifyCa | Ssl::VerifyFull) {
+                return Err(Error::not_supported(
+                    "this sslmode needs TLS, which this build of dbapi-postgres does not include: enable its `tls` feature, or use sslmode=disable or prefer",
+                ));
+            }
+        }
+        config.ssl_mode(match ssl {
+            Ssl::Disable => SslMode::Disable,
+            Ssl::Prefer => SslMode::Prefer,
+            Ssl::Require | Ssl::VerifyCa | Ssl::VerifyFull => SslMode::Require,
+        });
         Ok(Self {
             config,
             target: params.to_string(),
             reset: ResetLevel::Rollback,
             autocommit: false,
+            #[cfg(feature = "tls")]
+            tls: Self::tls_connector(ssl, root_cert.as_deref())?,
         })
+    }
+
+    #[cfg(feature = "tls")]
+    fn tls_connector(
+        ssl: Ssl,
+        root_cert: Option<&std::path::Path>,
+    ) -> Result<Option<tokio_postgres_rustls::MakeRustlsConnect>> {
+        use crate::tls::{connector, Verify};
+        let verify = match ssl {
+            Ssl::Disable => return Ok(None),
+            Ssl::Prefer | Ssl::Require => Verify::Nothing,
+            Ssl::VerifyCa => Verify::Chain,
+            Ssl::VerifyFull => Verify::Full,
+        };
+        connector(verify, root_cert).map(Some)
     }
 
     /// What [`dbapi::Connection::reset_session`] does on this module's connections (pools
@@ -152,7 +198,14 @@ impl Postgres {
     }
 
     fn open(&self, config: &postgres::Config) -> Result<PgConnection> {
-        let client = config.connect(NoTls).map_err(|e| {
+        #[cfg(feature = "tls")]
+        let connected = match &self.tls {
+            Some(tls) => config.connect(tls.clone()),
+            None => config.connect(NoTls),
+        };
+        #[cfg(not(feature = "tls"))]
+        let connected = config.connect(NoTls);
+        let client = connected.map_err(|e| {
             let err = from_postgres(e);
             let mut wrapped = Error::new(
                 err.kind(),

@@ -206,13 +206,64 @@ fn dsn_options_are_checked() {
         pg.target(),
         "postgres://u:***@db:6543/x?application_name=a&connect_timeout=3&sslmode=disable"
     );
-    let err = Postgres::from_dsn("postgres://u@db/x?sslmode=require").expect_err("no TLS");
-    assert_eq!(err.kind(), ErrorKind::NotSupported);
-    assert!(err.message().contains("TLS"), "{err}");
+    #[cfg(not(feature = "tls"))]
+    {
+        let err = Postgres::from_dsn("postgres://u@db/x?sslmode=require").expect_err("no TLS");
+        assert_eq!(err.kind(), ErrorKind::NotSupported);
+        assert!(err.message().contains("`tls` feature"), "{err}");
+    }
+    #[cfg(feature = "tls")]
+    {
+        let err = Postgres::from_dsn("postgres://u@db/x?sslmode=verify-full")
+            .expect_err("verify-full without a root certificate");
+        assert_eq!(err.kind(), ErrorKind::Interface);
+        assert!(err.message().contains("sslrootcert"), "{err}");
+    }
+    let err = Postgres::from_dsn("postgres://u@db/x?sslmode=sometimes").expect_err("bad sslmode");
+    assert!(err.message().contains("sslmode"), "{err}");
     let err = Postgres::from_dsn("postgres://u@db/x?bogus=1").expect_err("unknown option");
     assert!(err.message().contains("bogus"), "{err}");
     let err =
         Postgres::from_dsn("postgres://u@db/x?connect_timeout=soon").expect_err("bad timeout");
     assert!(err.message().contains("connect_timeout"), "{err}");
     assert!(Postgres::from_dsn("mysql://u@db/x").is_err());
+}
+
+#[cfg(feature = "tls")]
+fn ssl_in_use(dsn: &str) -> bool {
+    let mut conn = Postgres::from_dsn(dsn)
+        .expect("dsn")
+        .connect()
+        .unwrap_or_else(|e| panic!("connect with {}: {e}", dsn.split('?').nth(1).unwrap_or("")));
+    one(
+        &mut conn,
+        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+    ) == Value::Bool(true)
+}
+
+#[cfg(feature = "tls")]
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test"]
+fn tls_modes_encrypt_and_verify() {
+    let root = std::env::var("DBPOOL_PG_SSLROOTCERT")
+        .expect("DBPOOL_PG_SSLROOTCERT is not set: run with `cargo xtask test`");
+    let base = url();
+    assert!(!ssl_in_use(&format!("{base}?sslmode=disable")));
+    assert!(ssl_in_use(&format!("{base}?sslmode=prefer")));
+    assert!(ssl_in_use(&format!("{base}?sslmode=require")));
+    assert!(ssl_in_use(&format!(
+        "{base}?sslmode=verify-ca&sslrootcert={root}"
+    )));
+    assert!(ssl_in_use(&format!(
+        "{base}?sslmode=verify-full&sslrootcert={root}"
+    )));
+    // The server's certificate does not name this host: verify-full refuses, verify-ca does not.
+    let other_host = base.replace("127.0.0.1", "127.0.0.2");
+    let err = Postgres::from_dsn(&format!(
+        "{other_host}?sslmode=verify-full&sslrootcert={root}"
+    ))
+    .expect("dsn")
+    .connect()
+    .expect_err("host name mismatch");
+    assert_eq!(err.kind(), ErrorKind::Operational, "{err}");
 }
