@@ -141,25 +141,7 @@ impl Cursor for TinyCursor<'_> {
         self.state.set_result(columns, buffered);
         Ok(())
     }
-    fn description(&self) -> Option<&[Column]> {
-        self.state.description()
-    }
-    fn rowcount(&self) -> i64 {
-        self.state.rowcount()
-    }
-    fn fetch_next(&mut self) -> Result<Option<Row>> {
-        self.state.fetch_next()
-    }
-    fn arraysize(&self) -> usize {
-        self.state.arraysize()
-    }
-    fn set_arraysize(&mut self, size: usize) {
-        self.state.set_arraysize(size);
-    }
-    fn close(&mut self) -> Result<()> {
-        self.state.close();
-        Ok(())
-    }
+    dbapi::delegate_cursor_state!(state);
 }
 
 fn main() -> Result<()> {

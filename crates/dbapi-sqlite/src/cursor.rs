@@ -156,30 +156,7 @@ impl Cursor for SqliteCursor<'_> {
         self.run(sql, params)
     }
 
-    fn description(&self) -> Option<&[Column]> {
-        self.state.description()
-    }
-
-    fn rowcount(&self) -> i64 {
-        self.state.rowcount()
-    }
-
-    fn fetch_next(&mut self) -> Result<Option<Row>> {
-        self.state.fetch_next()
-    }
-
-    fn arraysize(&self) -> usize {
-        self.state.arraysize()
-    }
-
-    fn set_arraysize(&mut self, size: usize) {
-        self.state.set_arraysize(size);
-    }
-
-    fn close(&mut self) -> Result<()> {
-        self.state.close();
-        Ok(())
-    }
+    dbapi::delegate_cursor_state!(state);
 
     /// Sums the changes of every execution into `rowcount`.
     fn executemany(&mut self, sql: &str, param_sets: &[Params]) -> Result<()> {

@@ -10,7 +10,8 @@ use crate::{Column, Error, Result, Row};
 /// the current result's columns and remaining rows, `rowcount` and `arraysize`.
 ///
 /// An adapter's cursor embeds one and forwards `description`, `rowcount`, `fetch_next`,
-/// `arraysize`, `set_arraysize` and `close` to it:
+/// `arraysize`, `set_arraysize` and `close` to it, by hand or with
+/// [`delegate_cursor_state!`](crate::delegate_cursor_state):
 ///
 /// ```
 /// use std::sync::Arc;
@@ -143,4 +144,54 @@ impl CursorState {
         self.description = None;
         self.has_result = false;
     }
+}
+
+/// Writes the [`Cursor`](crate::Cursor) methods that only read or update a [`CursorState`]
+/// field (`description`, `rowcount`, `fetch_next`, `arraysize`, `set_arraysize`, `close`),
+/// inside an `impl Cursor for …` block:
+///
+/// ```
+/// use dbapi::{Cursor, CursorState, Params, Result};
+///
+/// struct Echo {
+///     state: CursorState,
+/// }
+///
+/// impl Cursor for Echo {
+///     fn execute(&mut self, _sql: &str, _params: &Params) -> Result<()> {
+///         self.state.begin_execute()?;
+///         self.state.set_rowcount(0);
+///         Ok(())
+///     }
+///     dbapi::delegate_cursor_state!(state);
+/// }
+///
+/// let mut cursor = Echo { state: CursorState::new() };
+/// cursor.execute("anything", &Params::None)?;
+/// assert_eq!(cursor.rowcount(), 0);
+/// # Ok::<(), dbapi::Error>(())
+/// ```
+#[macro_export]
+macro_rules! delegate_cursor_state {
+    ($field:ident) => {
+        fn description(&self) -> ::std::option::Option<&[$crate::Column]> {
+            self.$field.description()
+        }
+        fn rowcount(&self) -> i64 {
+            self.$field.rowcount()
+        }
+        fn fetch_next(&mut self) -> $crate::Result<::std::option::Option<$crate::Row>> {
+            self.$field.fetch_next()
+        }
+        fn arraysize(&self) -> usize {
+            self.$field.arraysize()
+        }
+        fn set_arraysize(&mut self, size: usize) {
+            self.$field.set_arraysize(size);
+        }
+        fn close(&mut self) -> $crate::Result<()> {
+            self.$field.close();
+            ::std::result::Result::Ok(())
+        }
+    };
 }
