@@ -159,7 +159,7 @@ impl<M: Module> AsyncGet<M> {
     ) -> Option<Result<AsyncConnection<M>, PoolError>> {
         let blocks = match &grant {
             Grant::Slot => true,
-            Grant::Conn(_) => self.pool.config().test_on_checkout.is_some(),
+            Grant::Conn(live) => self.pool.must_validate(live, since),
             Grant::Closed | Grant::Retry => false,
         };
         if !blocks {

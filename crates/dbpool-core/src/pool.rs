@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -26,6 +27,8 @@ pub(crate) struct Live<C> {
     pub(crate) raw: C,
     /// When it was opened, in [`clock`] nanoseconds.
     created: u64,
+    /// When it was last known to work: opened, or pinged successfully.
+    validated: u64,
     uses: u64,
 }
 
@@ -109,6 +112,9 @@ pub(crate) struct Shared<M: Module> {
     init_sql: Arc<[String]>,
     state: Mutex<State<M::Connection>>,
     counters: Counters,
+    /// Connections last validated before this time are suspect: a connection opened no
+    /// later than them was found dead since (a server restart kills them all).
+    suspect_before: AtomicU64,
     this: Weak<Shared<M>>,
 }
 
@@ -190,6 +196,7 @@ impl<M: Module> Pool<M> {
             }),
             config,
             counters: Counters::default(),
+            suspect_before: AtomicU64::new(0),
             this: this.clone(),
         });
         let pool = Self { shared };
@@ -421,7 +428,7 @@ impl<M: Module> Pool<M> {
         }
         let live = match grant {
             // The fast path: an idle connection that needs no validation.
-            Grant::Conn(live) if self.shared.times.check_window.is_none() => live,
+            Grant::Conn(live) if !self.must_validate(&live, since) => live,
             grant => self.finish_acquire(grant, since)?,
         };
         Ok(PooledConnection::new(self.clone(), live, cleanup, site))
@@ -600,16 +607,17 @@ impl<M: Module> Pool<M> {
             Grant::Closed | Grant::Retry => Err(self.closed_error()),
             Grant::Slot => self.open_in_slot(),
             Grant::Conn(mut live) => {
-                let Some(window) = self.shared.times.check_window else {
+                if !self.must_validate(&live, idle_since) {
                     return Ok(live);
-                };
-                if idle_since.is_some_and(|since| self.now().saturating_sub(since) >= window)
-                    && live.raw.ping().is_err()
-                {
+                }
+                if live.raw.ping().is_err() {
                     // Keep the slot; replace the connection.
+                    self.suspect_older();
                     self.close_quietly(live.raw, CloseReason::Broken);
                     return self.open_in_slot();
                 }
+                // Precise, so a validated connection is never older than a later suspicion.
+                live.validated = clock::precise();
                 Ok(live)
             }
         }
@@ -634,9 +642,11 @@ impl<M: Module> Pool<M> {
         match outcome {
             Connected::Ok(raw) => {
                 shared.counters.created();
+                let now = self.now();
                 Ok(Live {
                     raw,
-                    created: self.now(),
+                    created: now,
+                    validated: now,
                     uses: 0,
                 })
             }
@@ -670,6 +680,7 @@ impl<M: Module> Pool<M> {
         touched: bool,
     ) {
         if broken || live.raw.is_broken() {
+            self.suspect_older();
             return self.discard_live(live, CloseReason::Broken);
         }
         let cleanup = cleanup.unwrap_or(&self.shared.config.cleanup);
@@ -745,6 +756,36 @@ impl<M: Module> Pool<M> {
         if let Some(deadline) = reschedule {
             self.schedule_maintenance(deadline);
         }
+    }
+
+    /// Whether an idle connection must be pinged before it is handed out: it is suspect
+    /// (another connection was found dead since it was last known good) or idle longer
+    /// than `test_on_checkout`.
+    #[inline]
+    pub(crate) fn must_validate(
+        &self,
+        live: &Live<M::Connection>,
+        idle_since: Option<u64>,
+    ) -> bool {
+        if live.validated < self.shared.suspect_before.load(Relaxed) {
+            return true;
+        }
+        match self.shared.times.check_window {
+            None => false,
+            Some(window) => {
+                idle_since.is_some_and(|since| self.now().saturating_sub(since) >= window)
+            }
+        }
+    }
+
+    /// A connection turned out dead: every connection not validated since is suspect, and
+    /// is pinged before its next use (HikariCP evicts them; pinging keeps the live ones).
+    fn suspect_older(&self) {
+        // Precise: a connection opened in the same coarse tick before the failure is suspect
+        // too (at worst one needless ping for one opened just after it).
+        self.shared
+            .suspect_before
+            .fetch_max(clock::precise(), Relaxed);
     }
 
     /// The clock reading for this pool's bookkeeping: coarse when its settings allow.

@@ -289,3 +289,40 @@ fn errors_convert_to_dbapi_errors() {
         .into();
     assert_eq!(err.kind(), ErrorKind::Operational);
 }
+
+#[test]
+fn a_dead_connection_makes_older_idle_connections_suspect() {
+    let driver = FaultDriver::default();
+    let pool = pool(&driver, 2);
+    let mut first = pool.get().expect("first");
+    let second = pool.get().expect("second");
+    let second_id = second.id;
+    drop(second); // idle, opened before the failure below
+    let err = first
+        .execute("DISCONNECT", &params![])
+        .expect_err("planned");
+    assert!(err.is_disconnect());
+    drop(first);
+    let pings = driver.plan.pings.load(SeqCst);
+    let again = pool.get().expect("the idle one, checked first");
+    assert_eq!(again.id, second_id, "it answered its ping, so it is kept");
+    assert_eq!(driver.plan.pings.load(SeqCst), pings + 1, "suspect: pinged");
+    drop(again);
+    drop(pool.get().expect("again"));
+    assert_eq!(
+        driver.plan.pings.load(SeqCst),
+        pings + 1,
+        "validated after the failure: not pinged again"
+    );
+
+    // A suspect connection that fails its ping is replaced before anyone sees it.
+    let mut third = pool.get().expect("get");
+    let _ = third.execute("DISCONNECT", &params![]);
+    let suspect = pool.get().expect("the other one");
+    let suspect_id = suspect.id;
+    drop(suspect);
+    drop(third);
+    driver.plan.fail_ping.store(1, SeqCst);
+    let replaced = pool.get().expect("replaced transparently");
+    assert_ne!(replaced.id, suspect_id);
+}
