@@ -80,7 +80,7 @@ pub use database_connector::DatabaseConnector;
 pub use error::{ConfigError, PoolError};
 pub use guard::{PooledConnection, PooledCursor};
 pub use pool::Pool;
-pub use stats::{CloseReason, Stats};
+pub use stats::{CloseReason, Stats, WAIT_BUCKETS};
 pub use tpool::{Oneshot, ThreadPool};
 
 pub use dbapi;

@@ -31,6 +31,17 @@ pub enum CloseReason {
 
 const REASONS: usize = 10;
 
+/// Buckets of [`Stats::wait_histogram`].
+pub const WAIT_BUCKETS: usize = 26;
+
+/// The histogram bucket of a wait: 0 below 1 µs, then one per power of two of microseconds,
+/// the last one open-ended (2^24 µs, about 16.8 s, and more).
+fn wait_bucket(wait: Duration) -> usize {
+    let micros = u64::try_from(wait.as_micros()).unwrap_or(u64::MAX);
+    let bucket = (u64::BITS - micros.leading_zeros()) as usize;
+    bucket.min(WAIT_BUCKETS - 1)
+}
+
 impl CloseReason {
     fn index(self) -> usize {
         self as usize
@@ -38,7 +49,7 @@ impl CloseReason {
 }
 
 /// A snapshot of the pool's state and history (Go's `DBStats`, plus close reasons).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(clippy::struct_field_names)]
 pub struct Stats {
     /// Connections open now: idle, checked out, or being opened.
@@ -79,6 +90,10 @@ pub struct Stats {
     pub wait_time: Duration,
     /// `get()` calls that gave up after the wait timeout.
     pub timeouts: u64,
+    /// How long the `get()` calls that waited waited: bucket 0 counts waits under 1 µs,
+    /// bucket `i` waits of 2^(i-1) to 2^i µs, the last bucket everything from 2^24 µs
+    /// (about 16.8 s).
+    pub wait_histogram: [u64; WAIT_BUCKETS],
 }
 
 impl Stats {
@@ -125,6 +140,7 @@ pub(crate) struct Counters {
     waited: AtomicU64,
     wait_nanos: AtomicU64,
     timeouts: AtomicU64,
+    wait_histogram: [AtomicU64; WAIT_BUCKETS],
 }
 
 impl Counters {
@@ -141,6 +157,7 @@ impl Counters {
         self.waited.fetch_add(1, Relaxed);
         let nanos = u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX);
         self.wait_nanos.fetch_add(nanos, Relaxed);
+        self.wait_histogram[wait_bucket(wait)].fetch_add(1, Relaxed);
     }
     pub(crate) fn timed_out(&self) {
         self.timeouts.fetch_add(1, Relaxed);
@@ -168,6 +185,21 @@ impl Counters {
             waited: self.waited.load(Relaxed),
             wait_time: Duration::from_nanos(self.wait_nanos.load(Relaxed)),
             timeouts: self.timeouts.load(Relaxed),
+            wait_histogram: std::array::from_fn(|i| self.wait_histogram[i].load(Relaxed)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_buckets_are_powers_of_two_of_microseconds() {
+        assert_eq!(wait_bucket(Duration::from_nanos(999)), 0);
+        assert_eq!(wait_bucket(Duration::from_micros(1)), 1);
+        assert_eq!(wait_bucket(Duration::from_micros(3)), 2);
+        assert_eq!(wait_bucket(Duration::from_micros(4)), 3);
+        assert_eq!(wait_bucket(Duration::from_secs(3600)), WAIT_BUCKETS - 1);
     }
 }

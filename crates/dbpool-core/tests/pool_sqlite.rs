@@ -195,6 +195,7 @@ fn wait_timeout_error_says_why() {
     assert!(text.contains("raise max_size"), "{text}");
     assert_eq!(pool.waiting(), 0, "the timed-out waiter left the queue");
     assert_eq!(pool.stats().timeouts, 1);
+    assert_eq!(pool.stats().waited, 0, "a timeout is not a served wait");
 }
 
 #[test]
@@ -606,6 +607,23 @@ fn with_returns_the_connection_after_the_closure() {
         .expect("read");
     assert_eq!(n, 42);
     assert_eq!(pool.stats().idle, 1);
+}
+
+#[test]
+fn served_waits_are_counted_timed_and_bucketed() {
+    let (pool, _) = counted_pool(1);
+    let held = pool.get().expect("only");
+    let waiter = {
+        let pool = pool.clone();
+        thread::spawn(move || drop(pool.get().expect("served")))
+    };
+    wait_until_waiting(&pool, 1);
+    drop(held);
+    waiter.join().expect("waiter");
+    let stats = pool.stats();
+    assert_eq!(stats.waited, 1);
+    assert!(stats.wait_time > Duration::ZERO);
+    assert_eq!(stats.wait_histogram.iter().sum::<u64>(), 1);
 }
 
 #[test]
