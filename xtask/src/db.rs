@@ -26,6 +26,32 @@ fn pg_dir() -> PathBuf {
     db_root().join("pg")
 }
 
+/// Where the server's files go: `target/db/pg`, unless the `postgres` user cannot reach it
+/// (a checkout under a private home directory), then a folder of its own under /tmp.
+fn pg_dir_for(root: bool) -> Result<PathBuf, String> {
+    let dir = pg_dir();
+    if !root {
+        return Ok(dir);
+    }
+    fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    status(Command::new("chown").args(["postgres:postgres"]).arg(&dir))?;
+    let reachable = Command::new("runuser")
+        .args(["-u", "postgres", "--", "test", "-w"])
+        .arg(&dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    if reachable {
+        return Ok(dir);
+    }
+    let fallback = std::env::temp_dir().join(format!("dbpool-pg-{}", std::process::id()));
+    eprintln!(
+        "xtask: the postgres user cannot reach {}; using {}",
+        dir.display(),
+        fallback.display()
+    );
+    Ok(fallback)
+}
+
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -95,7 +121,7 @@ fn as_pg_user(program: &Path, root: bool) -> Command {
     }
 }
 
-fn wait_ready(bin: &Path, port: u16) -> Result<(), String> {
+fn wait_ready(bin: &Path, port: u16, log: &Path) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let ready = Command::new(bin.join("pg_isready"))
@@ -108,7 +134,7 @@ fn wait_ready(bin: &Path, port: u16) -> Result<(), String> {
         if Instant::now() > deadline {
             return Err(format!(
                 "PostgreSQL did not become ready on port {port}; see {}",
-                pg_dir().join("log").display()
+                log.display()
             ));
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -187,7 +213,7 @@ pub fn up() -> Result<(), String> {
     }
     let bin = pg_bin()?;
     let root = is_root();
-    let dir = pg_dir();
+    let dir = pg_dir_for(root)?;
     let data = dir.join("data");
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
@@ -235,7 +261,7 @@ pub fn up() -> Result<(), String> {
             .args(["-o", &options, "-W", "start"])
             .stdout(std::process::Stdio::null()),
     )?;
-    wait_ready(&bin, port)?;
+    wait_ready(&bin, port, &dir.join("log"))?;
     // SQL goes in on stdin so the role's password never shows in a process list or log.
     let script = format!(
         "CREATE ROLE dbpool LOGIN PASSWORD '{password}';\nCREATE DATABASE dbpool_test OWNER dbpool;\n"
@@ -279,6 +305,7 @@ pub fn up() -> Result<(), String> {
         ("DBPOOL_PG_BIN", bin.display().to_string()),
         ("DBPOOL_PG_SSLROOTCERT", ca.display().to_string()),
         ("DBPOOL_PG_DATA", data.display().to_string()),
+        ("DBPOOL_PG_DIR", dir.display().to_string()),
         (
             "DBPOOL_PG_RUNAS",
             if root { "postgres" } else { "" }.to_owned(),
@@ -324,6 +351,9 @@ pub fn down() -> Result<(), String> {
         );
     }
     let _ = fs::remove_file(env_file());
+    if let Some(dir) = get("DBPOOL_PG_DIR") {
+        let _ = fs::remove_dir_all(dir);
+    }
     let _ = fs::remove_dir_all(pg_dir());
     Ok(())
 }
