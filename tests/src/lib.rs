@@ -137,7 +137,7 @@ pub fn restart_postgres() {
         Command::new(&pg_ctl)
     } else {
         let mut cmd = Command::new("runuser");
-        cmd.args(["-u", &runas, "--", &pg_ctl]);
+        cmd.args(["-u", &runas, "--", &pg_ctl]).current_dir("/");
         cmd
     };
     let status = cmd

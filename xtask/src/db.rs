@@ -114,7 +114,10 @@ fn secret(label: &str) -> String {
 fn as_pg_user(program: &Path, root: bool) -> Command {
     if root {
         let mut cmd = Command::new("runuser");
-        cmd.args(["-u", "postgres", "--"]).arg(program);
+        // From a folder the postgres user may enter, whatever ours is.
+        cmd.args(["-u", "postgres", "--"])
+            .arg(program)
+            .current_dir("/");
         cmd
     } else {
         Command::new(program)
