@@ -24,7 +24,9 @@ use crate::{Builder, Cleanup, CloseReason, PoolError, PooledConnection, Stats};
 
 /// A connection the pool owns, with its history.
 pub(crate) struct Live<C> {
-    pub(crate) raw: C,
+    /// Boxed so that moving a connection in and out of the pool copies a pointer, not the
+    /// driver's connection (hundreds of bytes for some drivers).
+    pub(crate) raw: Box<C>,
     /// When it was opened, in [`clock`] nanoseconds.
     created: u64,
     /// When it was last known to work: opened, or pinged successfully.
@@ -613,7 +615,7 @@ impl<M: Module> Pool<M> {
                 if live.raw.ping().is_err() {
                     // Keep the slot; replace the connection.
                     self.suspect_older();
-                    self.close_quietly(live.raw, CloseReason::Broken);
+                    self.close_quietly(*live.raw, CloseReason::Broken);
                     return self.open_in_slot();
                 }
                 // Precise, so a validated connection is never older than a later suspicion.
@@ -641,6 +643,7 @@ impl<M: Module> Pool<M> {
         );
         match outcome {
             Connected::Ok(raw) => {
+                let raw = Box::new(raw);
                 shared.counters.created();
                 let now = self.now();
                 Ok(Live {
@@ -809,12 +812,12 @@ impl<M: Module> Pool<M> {
 
     /// Closes a connection that was checked out (or handed over) and frees its slot.
     pub(crate) fn discard_live(&self, live: Live<M::Connection>, reason: CloseReason) {
-        self.close_quietly(live.raw, reason);
+        self.close_quietly(*live.raw, reason);
         self.release_slot();
     }
 
     fn close_live(&self, live: Live<M::Connection>, reason: CloseReason) {
-        self.close_quietly(live.raw, reason);
+        self.close_quietly(*live.raw, reason);
     }
 
     fn close_quietly(&self, mut raw: M::Connection, reason: CloseReason) {
