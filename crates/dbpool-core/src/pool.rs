@@ -6,7 +6,6 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -29,7 +28,8 @@ pub(crate) struct Live<C> {
     pub(crate) raw: Box<C>,
     /// When it was opened, in [`clock`] nanoseconds.
     created: u64,
-    /// When it was last known to work: opened, or pinged successfully.
+    /// When it was last known to work: opened, or pinged successfully. 0 once another
+    /// connection was found dead since (it is then pinged before it is handed out).
     validated: u64,
     uses: u64,
 }
@@ -69,6 +69,9 @@ struct State<C> {
     closed: bool,
     /// A `Retry` grant is on its way to a waiter (eventually fair pools wake one at a time).
     retry_in_flight: bool,
+    /// Connections last known to work before this time are suspect: a connection was found
+    /// dead then (a server restart kills them all).
+    suspect_before: u64,
 }
 
 /// The time settings in clock units, and which clock they need.
@@ -114,9 +117,6 @@ pub(crate) struct Shared<M: Module> {
     init_sql: Arc<[String]>,
     state: Mutex<State<M::Connection>>,
     counters: Counters,
-    /// Connections last validated before this time are suspect: a connection opened no
-    /// later than them was found dead since (a server restart kills them all).
-    suspect_before: AtomicU64,
     this: Weak<Shared<M>>,
 }
 
@@ -195,10 +195,10 @@ impl<M: Module> Pool<M> {
                 last_connect_error: None,
                 closed: false,
                 retry_in_flight: false,
+                suspect_before: 0,
             }),
             config,
             counters: Counters::default(),
-            suspect_before: AtomicU64::new(0),
             this: this.clone(),
         });
         let pool = Self { shared };
@@ -619,7 +619,7 @@ impl<M: Module> Pool<M> {
                     return self.open_in_slot();
                 }
                 // Precise, so a validated connection is never older than a later suspicion.
-                live.validated = clock::precise();
+                live.validated = clock::precise().max(1);
                 Ok(live)
             }
         }
@@ -649,7 +649,7 @@ impl<M: Module> Pool<M> {
                 Ok(Live {
                     raw,
                     created: now,
-                    validated: now,
+                    validated: now.max(1),
                     uses: 0,
                 })
             }
@@ -706,7 +706,7 @@ impl<M: Module> Pool<M> {
     }
 
     /// Puts a clean connection back: to the oldest waiter, else onto the idle stack.
-    pub(crate) fn check_in(&self, live: Live<M::Connection>) {
+    pub(crate) fn check_in(&self, mut live: Live<M::Connection>) {
         let config = &self.shared.config;
         let times = &self.shared.times;
         if times.max_idle == Some(0) {
@@ -723,6 +723,9 @@ impl<M: Module> Pool<M> {
         if state.closed {
             drop(state);
             return self.discard_live(live, CloseReason::Cleared);
+        }
+        if live.validated < state.suspect_before {
+            live.validated = 0;
         }
         let hand_off = state.waiters.front().is_some_and(|oldest| {
             self.shared
@@ -770,7 +773,7 @@ impl<M: Module> Pool<M> {
         live: &Live<M::Connection>,
         idle_since: Option<u64>,
     ) -> bool {
-        if live.validated < self.shared.suspect_before.load(Relaxed) {
+        if live.validated == 0 {
             return true;
         }
         match self.shared.times.check_window {
@@ -785,10 +788,14 @@ impl<M: Module> Pool<M> {
     /// is pinged before its next use (HikariCP evicts them; pinging keeps the live ones).
     fn suspect_older(&self) {
         // Precise: a connection opened in the same coarse tick before the failure is suspect
-        // too (at worst one needless ping for one opened just after it).
-        self.shared
-            .suspect_before
-            .fetch_max(clock::precise(), Relaxed);
+        // too (at worst one needless ping for one opened just after it). Checked-out ones
+        // are marked when they come back.
+        let now = clock::precise();
+        let mut state = self.shared.state.lock();
+        state.suspect_before = state.suspect_before.max(now);
+        for entry in &mut state.idle {
+            entry.live.validated = 0;
+        }
     }
 
     /// The clock reading for this pool's bookkeeping: coarse when its settings allow.
