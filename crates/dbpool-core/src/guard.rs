@@ -187,7 +187,7 @@ impl<M: Module> Connection for PooledConnection<M> {
         let Self { live, broken, .. } = self;
         let live = live.as_mut().ok_or_else(returned)?;
         match live.raw.cursor() {
-            Ok(inner) => Ok(PooledCursor { inner, broken }),
+            Ok(inner) => Ok(PooledCursor::new(inner, broken)),
             Err(err) => {
                 if err.is_disconnect() {
                     broken.set(true);
@@ -253,13 +253,19 @@ impl<M: Module> Connection for PooledConnection<M> {
     }
 }
 
-/// A cursor of a [`PooledConnection`]: the driver's cursor, watched for disconnect errors.
+/// A cursor of a [`PooledConnection`] (or a [`crate::SteadyConnection`]): the driver's
+/// cursor, watched for disconnect errors.
 pub struct PooledCursor<'c, C: Connection + 'c> {
     inner: C::Cursor<'c>,
     broken: &'c Cell<bool>,
 }
 
 impl<'c, C: Connection + 'c> PooledCursor<'c, C> {
+    /// A cursor that sets `broken` when an operation fails with a disconnect error.
+    pub(crate) fn new(inner: C::Cursor<'c>, broken: &'c Cell<bool>) -> Self {
+        Self { inner, broken }
+    }
+
     fn watch<T>(&self, result: Result<T>) -> Result<T> {
         if let Err(err) = &result {
             if err.is_disconnect() {

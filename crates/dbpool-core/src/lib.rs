@@ -43,6 +43,9 @@
 //! | `TpooledConnectionPool` (eventlet's default `ConnectionPool`) | [`AsyncPool`]: the same core for async tasks, driver calls on a [`ThreadPool`] |
 //! | `DatabaseConnector(module, credentials)` | [`DatabaseConnector`] |
 //! | PooledDB `maxusage`, `maxcached`, `blocking`, `setsession`, `ping` | [`Builder::max_usage`], [`Builder::max_cached`], [`Builder::blocking`], [`Builder::init_sql`], [`Builder::test_on_checkout`] |
+//! | DBUtils `SimplePooledDB` | [`SimplePooledDB`] |
+//! | DBUtils `PersistentDB` (thread-affine) | [`PersistentDB`] |
+//! | DBUtils `SteadyDB` (reconnects) | [`SteadyConnection`] |
 //!
 //! # Semantics
 //! - Idle connections are reused last-in first-out; waiters are served first-come
@@ -68,8 +71,11 @@ mod database_connector;
 mod error;
 mod guard;
 mod maintenance;
+mod persistent;
 mod pool;
+mod simple;
 mod stats;
+mod steady;
 mod tpool;
 mod waiter;
 
@@ -79,8 +85,11 @@ pub use config::{Builder, Fairness};
 pub use database_connector::DatabaseConnector;
 pub use error::{ConfigError, PoolError};
 pub use guard::{PooledConnection, PooledCursor};
+pub use persistent::{PersistentBuilder, PersistentConnection, PersistentDB};
 pub use pool::Pool;
+pub use simple::SimplePooledDB;
 pub use stats::{CloseReason, Stats, WAIT_BUCKETS};
+pub use steady::SteadyConnection;
 pub use tpool::{Oneshot, ThreadPool};
 
 pub use dbapi;
