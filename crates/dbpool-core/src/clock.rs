@@ -26,6 +26,7 @@ pub(crate) fn precise() -> u64 {
 }
 
 /// Nanoseconds since the epoch as of the last tick (at most [`TICK`] old while pools exist).
+#[inline]
 pub(crate) fn coarse() -> u64 {
     COARSE.load(Relaxed)
 }
@@ -48,6 +49,7 @@ pub(crate) fn nanos(instant: Instant) -> u64 {
 }
 
 /// A duration in clock units.
+#[inline]
 pub(crate) fn span(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
