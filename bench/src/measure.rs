@@ -8,23 +8,44 @@ use std::time::{Duration, Instant};
 
 use crate::histogram::Histogram;
 
-/// Median nanoseconds per call of `cycle` over `rounds` rounds of `iterations` calls.
-pub fn ns_per_cycle(rounds: usize, iterations: u64, mut cycle: impl FnMut()) -> f64 {
-    // Warm up caches and lazily created connections.
-    for _ in 0..iterations / 10 {
+/// Nanoseconds per call of `cycle` over one timed loop of `iterations` calls.
+pub fn timed(iterations: u64, mut cycle: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    for _ in 0..iterations {
         cycle();
     }
-    let mut results: Vec<f64> = (0..rounds)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..iterations {
-                cycle();
-            }
-            start.elapsed().as_nanos() as f64 / iterations as f64
+    start.elapsed().as_nanos() as f64 / iterations as f64
+}
+
+/// A contender of a single-threaded workload: runs its timed loop for a number of
+/// iterations and returns nanoseconds per cycle.
+pub type Round<'a> = Box<dyn FnMut(u64) -> f64 + 'a>;
+
+/// Median nanoseconds per cycle of each contender, with the rounds interleaved (contender
+/// A, B, C, A, B, C, …) so that a noisy machine slows them all alike and ratios hold.
+pub fn interleaved(
+    rounds: usize,
+    iterations: u64,
+    mut contenders: Vec<(String, Round<'_>)>,
+) -> Vec<(String, f64)> {
+    // Warm up caches and lazily opened connections.
+    for (_, run) in &mut contenders {
+        run(iterations / 10);
+    }
+    let mut results: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); contenders.len()];
+    for _ in 0..rounds {
+        for ((_, run), out) in contenders.iter_mut().zip(&mut results) {
+            out.push(run(iterations));
+        }
+    }
+    contenders
+        .into_iter()
+        .zip(results)
+        .map(|((name, _), mut times)| {
+            times.sort_by(f64::total_cmp);
+            (name, times[times.len() / 2])
         })
-        .collect();
-    results.sort_by(f64::total_cmp);
-    results[results.len() / 2]
+        .collect()
 }
 
 /// What a fixed-time run on several threads measured.

@@ -11,7 +11,7 @@ use dbapi_sqlite::Sqlite;
 use dbpool_core::{AsyncPool, Fairness, Pool};
 
 use crate::managers::{PostgresManager, SqliteManager};
-use crate::measure::{contended, ns_per_cycle, Contended};
+use crate::measure::{contended, interleaved, timed, Contended, Round};
 use crate::noop::{NoopConnection, NoopManager, NoopModule};
 
 /// How long and how often to measure.
@@ -85,38 +85,50 @@ pub fn w1_uncontended(effort: Effort) -> Vec<Single> {
     let mutex = Mutex::new(vec![NoopConnection, NoopConnection]);
     let queue = ArrayQueue::new(4);
     let _ = queue.push(NoopConnection);
-    vec![
-        Single {
-            name: DBPOOL.into(),
-            ns: ns_per_cycle(rounds, n, || drop(dbpool.get().expect("get"))),
-        },
-        Single {
-            name: R2D2_CHECK.into(),
-            ns: ns_per_cycle(rounds, n, || drop(r2d2_check.get().expect("get"))),
-        },
-        Single {
-            name: R2D2_NOCHECK.into(),
-            ns: ns_per_cycle(rounds, n, || drop(r2d2_nocheck.get().expect("get"))),
-        },
-        Single {
-            name: "deadpool unmanaged (try_get)".into(),
-            ns: ns_per_cycle(rounds, n, || drop(deadpool.try_get().expect("get"))),
-        },
-        Single {
-            name: MUTEX_FLOOR.into(),
-            ns: ns_per_cycle(rounds, n, || {
-                let conn = mutex.lock().expect("lock").pop().expect("conn");
-                mutex.lock().expect("lock").push(std::hint::black_box(conn));
+    let contenders: Vec<(String, Round<'_>)> = vec![
+        (
+            DBPOOL.into(),
+            Box::new(|n| timed(n, || drop(dbpool.get().expect("get")))),
+        ),
+        (
+            R2D2_CHECK.into(),
+            Box::new(|n| timed(n, || drop(r2d2_check.get().expect("get")))),
+        ),
+        (
+            R2D2_NOCHECK.into(),
+            Box::new(|n| timed(n, || drop(r2d2_nocheck.get().expect("get")))),
+        ),
+        (
+            "deadpool unmanaged (try_get)".into(),
+            Box::new(|n| timed(n, || drop(deadpool.try_get().expect("get")))),
+        ),
+        (
+            MUTEX_FLOOR.into(),
+            Box::new(|n| {
+                timed(n, || {
+                    let conn = mutex.lock().expect("lock").pop().expect("conn");
+                    mutex.lock().expect("lock").push(std::hint::black_box(conn));
+                })
             }),
-        },
-        Single {
-            name: QUEUE_FLOOR.into(),
-            ns: ns_per_cycle(rounds, n, || {
-                let conn = queue.pop().expect("conn");
-                let _ = queue.push(std::hint::black_box(conn));
+        ),
+        (
+            QUEUE_FLOOR.into(),
+            Box::new(|n| {
+                timed(n, || {
+                    let conn = queue.pop().expect("conn");
+                    let _ = queue.push(std::hint::black_box(conn));
+                })
             }),
-        },
-    ]
+        ),
+    ];
+    singles(interleaved(rounds, n, contenders))
+}
+
+fn singles(results: Vec<(String, f64)>) -> Vec<Single> {
+    results
+        .into_iter()
+        .map(|(name, ns)| Single { name, ns })
+        .collect()
 }
 
 pub const THREADS: [usize; 6] = [1, 2, 4, 8, 16, 32];
@@ -182,44 +194,55 @@ pub fn w3_sqlite(effort: Effort) -> Vec<Single> {
         .test_on_check_out(false)
         .build(SqliteManager)
         .expect("r2d2");
-    vec![
-        Single {
-            name: "floor: rusqlite, no pool".into(),
-            ns: ns_per_cycle(rounds, n, || {
-                std::hint::black_box(sqlite_select_one(&bare));
+    let contenders: Vec<(String, Round<'_>)> = vec![
+        (
+            "floor: rusqlite, no pool".into(),
+            Box::new(|n| {
+                timed(n, || {
+                    std::hint::black_box(sqlite_select_one(&bare));
+                })
             }),
-        },
-        Single {
-            name: DBPOOL.into(),
-            ns: ns_per_cycle(rounds, n, || {
-                let conn = dbpool.get().expect("get");
-                std::hint::black_box(sqlite_select_one(conn.native().expect("open")));
+        ),
+        (
+            DBPOOL.into(),
+            Box::new(|n| {
+                timed(n, || {
+                    let conn = dbpool.get().expect("get");
+                    std::hint::black_box(sqlite_select_one(conn.native().expect("open")));
+                })
             }),
-        },
-        Single {
-            name: "dbpool + dbapi cursor".into(),
-            ns: ns_per_cycle(rounds, n, || {
-                let mut conn = dbpool.get().expect("get");
-                let mut cur = conn.cursor().expect("cursor");
-                cur.execute("SELECT 1", &params![]).expect("select");
-                std::hint::black_box(cur.fetchone().expect("fetch"));
+        ),
+        (
+            "dbpool + dbapi cursor".into(),
+            Box::new(|n| {
+                timed(n, || {
+                    let mut conn = dbpool.get().expect("get");
+                    let mut cur = conn.cursor().expect("cursor");
+                    cur.execute("SELECT 1", &params![]).expect("select");
+                    std::hint::black_box(cur.fetchone().expect("fetch"));
+                })
             }),
-        },
-        Single {
-            name: R2D2_CHECK.into(),
-            ns: ns_per_cycle(rounds, n, || {
-                let conn = r2d2_check.get().expect("get");
-                std::hint::black_box(sqlite_select_one(&conn));
+        ),
+        (
+            R2D2_CHECK.into(),
+            Box::new(|n| {
+                timed(n, || {
+                    let conn = r2d2_check.get().expect("get");
+                    std::hint::black_box(sqlite_select_one(&conn));
+                })
             }),
-        },
-        Single {
-            name: R2D2_NOCHECK.into(),
-            ns: ns_per_cycle(rounds, n, || {
-                let conn = r2d2_nocheck.get().expect("get");
-                std::hint::black_box(sqlite_select_one(&conn));
+        ),
+        (
+            R2D2_NOCHECK.into(),
+            Box::new(|n| {
+                timed(n, || {
+                    let conn = r2d2_nocheck.get().expect("get");
+                    std::hint::black_box(sqlite_select_one(&conn));
+                })
             }),
-        },
-    ]
+        ),
+    ];
+    singles(interleaved(rounds, n, contenders))
 }
 
 fn pg_select_one<C: Connection>(conn: &mut C) {

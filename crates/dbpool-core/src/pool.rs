@@ -786,6 +786,8 @@ impl<M: Module> Pool<M> {
 
     /// A connection turned out dead: every connection not validated since is suspect, and
     /// is pinged before its next use (HikariCP evicts them; pinging keeps the live ones).
+    #[cold]
+    #[inline(never)]
     fn suspect_older(&self) {
         // Precise: a connection opened in the same coarse tick before the failure is suspect
         // too (at worst one needless ping for one opened just after it). Checked-out ones
@@ -818,6 +820,8 @@ impl<M: Module> Pool<M> {
     }
 
     /// Closes a connection that was checked out (or handed over) and frees its slot.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn discard_live(&self, live: Live<M::Connection>, reason: CloseReason) {
         self.close_quietly(*live.raw, reason);
         self.release_slot();
