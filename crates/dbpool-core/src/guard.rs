@@ -107,12 +107,12 @@ impl<M: Module> PooledConnection<M> {
     }
 
     fn raw(&self) -> Result<&M::Connection> {
-        self.live.as_ref().map(|l| &*l.raw).ok_or_else(returned)
+        self.live.as_ref().map(|l| &l.raw).ok_or_else(returned)
     }
 
     fn raw_mut(&mut self) -> Result<&mut M::Connection> {
         self.touched.set(true);
-        self.live.as_mut().map(|l| &mut *l.raw).ok_or_else(returned)
+        self.live.as_mut().map(|l| &mut l.raw).ok_or_else(returned)
     }
 
     fn watch<T>(&self, result: Result<T>) -> Result<T> {

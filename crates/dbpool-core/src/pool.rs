@@ -21,11 +21,13 @@ use crate::stats::Counters;
 use crate::waiter::{Notify, Waiter, Wakeup};
 use crate::{Builder, Cleanup, CloseReason, PoolError, PooledConnection, Stats};
 
-/// A connection the pool owns, with its history.
-pub(crate) struct Live<C> {
-    /// Boxed so that moving a connection in and out of the pool copies a pointer, not the
-    /// driver's connection (hundreds of bytes for some drivers).
-    pub(crate) raw: Box<C>,
+/// A connection the pool owns, with its history. Boxed, so that handing it in and out of
+/// the pool moves one pointer, not the driver's connection (hundreds of bytes for some).
+pub(crate) type Live<C> = Box<Conn<C>>;
+
+/// What a [`Live`] points to.
+pub(crate) struct Conn<C> {
+    pub(crate) raw: C,
     /// When it was opened, in [`clock`] nanoseconds.
     created: u64,
     /// When it was last known to work: opened, or pinged successfully. 0 once another
@@ -615,7 +617,7 @@ impl<M: Module> Pool<M> {
                 if live.raw.ping().is_err() {
                     // Keep the slot; replace the connection.
                     self.suspect_older();
-                    self.close_quietly(*live.raw, CloseReason::Broken);
+                    self.close_quietly(live.raw, CloseReason::Broken);
                     return self.open_in_slot();
                 }
                 // Precise, so a validated connection is never older than a later suspicion.
@@ -643,15 +645,14 @@ impl<M: Module> Pool<M> {
         );
         match outcome {
             Connected::Ok(raw) => {
-                let raw = Box::new(raw);
                 shared.counters.created();
                 let now = self.now();
-                Ok(Live {
+                Ok(Box::new(Conn {
                     raw,
                     created: now,
                     validated: now.max(1),
                     uses: 0,
-                })
+                }))
             }
             Connected::Failed(source) => {
                 shared.counters.connect_failed();
@@ -823,12 +824,12 @@ impl<M: Module> Pool<M> {
     #[cold]
     #[inline(never)]
     pub(crate) fn discard_live(&self, live: Live<M::Connection>, reason: CloseReason) {
-        self.close_quietly(*live.raw, reason);
+        self.close_quietly(live.raw, reason);
         self.release_slot();
     }
 
     fn close_live(&self, live: Live<M::Connection>, reason: CloseReason) {
-        self.close_quietly(*live.raw, reason);
+        self.close_quietly(live.raw, reason);
     }
 
     fn close_quietly(&self, mut raw: M::Connection, reason: CloseReason) {
