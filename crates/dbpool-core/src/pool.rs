@@ -823,11 +823,13 @@ impl<M: Module> Pool<M> {
     /// Closes a connection that was checked out (or handed over) and frees its slot.
     #[cold]
     #[inline(never)]
+    #[allow(clippy::boxed_local)] // callers hold the box; unboxing would copy the connection
     pub(crate) fn discard_live(&self, live: Live<M::Connection>, reason: CloseReason) {
         self.close_quietly(live.raw, reason);
         self.release_slot();
     }
 
+    #[allow(clippy::boxed_local)] // callers hold the box; unboxing would copy the connection
     fn close_live(&self, live: Live<M::Connection>, reason: CloseReason) {
         self.close_quietly(live.raw, reason);
     }
