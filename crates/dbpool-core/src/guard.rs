@@ -186,15 +186,7 @@ impl<M: Module> Connection for PooledConnection<M> {
         self.touched.set(true);
         let Self { live, broken, .. } = self;
         let live = live.as_mut().ok_or_else(returned)?;
-        match live.raw.cursor() {
-            Ok(inner) => Ok(PooledCursor::new(inner, broken)),
-            Err(err) => {
-                if err.is_disconnect() {
-                    broken.set(true);
-                }
-                Err(err)
-            }
-        }
+        PooledCursor::open(&mut live.raw, broken)
     }
 
     fn commit(&mut self) -> Result<()> {
@@ -261,9 +253,18 @@ pub struct PooledCursor<'c, C: Connection + 'c> {
 }
 
 impl<'c, C: Connection + 'c> PooledCursor<'c, C> {
-    /// A cursor that sets `broken` when an operation fails with a disconnect error.
-    pub(crate) fn new(inner: C::Cursor<'c>, broken: &'c Cell<bool>) -> Self {
-        Self { inner, broken }
+    /// Opens a cursor on `conn` that sets `broken` when an operation (its opening included)
+    /// fails with a disconnect error.
+    pub(crate) fn open(conn: &'c mut C, broken: &'c Cell<bool>) -> Result<Self> {
+        match conn.cursor() {
+            Ok(inner) => Ok(Self { inner, broken }),
+            Err(err) => {
+                if err.is_disconnect() {
+                    broken.set(true);
+                }
+                Err(err)
+            }
+        }
     }
 
     fn watch<T>(&self, result: Result<T>) -> Result<T> {

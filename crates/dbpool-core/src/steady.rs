@@ -108,15 +108,7 @@ impl<M: Module> Connection for SteadyConnection<M> {
         self.uses += 1;
         let Self { conn, broken, .. } = self;
         let conn = conn.as_mut().ok_or_else(|| Error::closed("connection"))?;
-        match conn.cursor() {
-            Ok(inner) => Ok(PooledCursor::new(inner, broken)),
-            Err(err) => {
-                if err.is_disconnect() {
-                    broken.set(true);
-                }
-                Err(err)
-            }
-        }
+        PooledCursor::open(conn, broken)
     }
 
     fn commit(&mut self) -> Result<()> {
