@@ -234,3 +234,44 @@ fn an_async_waiter_of_an_eventually_fair_pool_is_woken_to_retry() {
     drop(conn);
     assert_eq!(pool.pool().waiting(), 0);
 }
+
+#[test]
+fn many_tasks_share_a_small_pool_under_tokio_multi_thread() {
+    let pool = AsyncPool::new(
+        Pool::builder(Sqlite::shared_memory("async_multi_thread"))
+            .min_size(1)
+            .max_size(2)
+            .build()
+            .expect("pool"),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("runtime");
+    let total: i64 = runtime.block_on(async {
+        let tasks: Vec<_> = (0..16_i64)
+            .map(|i| {
+                let pool = pool.clone();
+                tokio::spawn(async move {
+                    let mut conn = pool.get().await.expect("get");
+                    let row = conn
+                        .query_one("SELECT ? * 2", params![i])
+                        .await
+                        .expect("query")
+                        .expect("row");
+                    row.get::<i64>(0).expect("int")
+                })
+            })
+            .collect();
+        let mut total = 0;
+        for task in tasks {
+            total += task.await.expect("task");
+        }
+        total
+    });
+    assert_eq!(total, (0..16).map(|i| i * 2).sum::<i64>());
+    assert!(
+        pool.pool().stats().created <= 2,
+        "never more than max_size opened"
+    );
+}
