@@ -50,7 +50,8 @@
 //! # Semantics
 //! - Idle connections are reused last-in first-out; waiters are served first-come
 //!   first-served by direct hand-off (a returning connection goes to the oldest waiter, and
-//!   a newcomer cannot barge past it).
+//!   a newcomer cannot barge past it). [`Fairness::Eventual`] trades strict order for
+//!   throughput when threads far outnumber cores.
 //! - `max_size` counts every open connection: idle, checked out, and being opened.
 //! - Age is checked on return; idle and age expiry happen on one maintenance thread shared by
 //!   every pool of the process, which sleeps until the next deadline.
@@ -59,6 +60,10 @@
 //!   than `max_size` connections.
 //! - Returned connections are cleaned (rollback by default, skipped when provably clean); a
 //!   failing cleanup closes the connection. A panic while a connection is out discards it.
+//! - A connection that fails with a disconnect error is closed, and every idle connection
+//!   older than that failure is pinged before its next use.
+//! - A get/put cycle allocates nothing and reads no clock (time settings of whole seconds
+//!   use a coarse clock the maintenance thread keeps); it wakes a thread only when one waits.
 
 #![warn(missing_docs)]
 
