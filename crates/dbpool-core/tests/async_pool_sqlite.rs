@@ -1,17 +1,18 @@
-//! The async front-end on SQLite, under tokio's current-thread runtime and
+//! The async front-end on SQLite, under tokio's runtimes and
 //! `futures::executor`. Progress is proven with channels, never with timings; the seed's
-//! "returns immediately" test is in the behaviour matrix (`tests/tests/async_pool_*.rs`).
+//! "returns immediately" test is in the behaviour matrix (`tests/tests/pool_matrix_async_*.rs`).
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod support;
+
 use dbapi::{params, Connection, ErrorKind, Value};
 use dbapi_sqlite::Sqlite;
 use dbpool_core::{AsyncPool, Cleanup, CloseReason, Fairness, Pool, PoolError};
-use futures::FutureExt;
-
-const PATIENCE: Duration = Duration::from_secs(60);
+use support::counted::Counted;
+use support::PATIENCE;
 
 fn async_pool(max_size: usize) -> AsyncPool<Sqlite> {
     AsyncPool::new(
@@ -204,16 +205,38 @@ fn async_wait_timeout_fires_without_a_runtime_timer() {
 }
 
 #[test]
-fn connecting_happens_off_the_executor() {
-    let pool = async_pool(1);
-    let connected_on = futures::executor::block_on(async {
-        let mut conn = pool.get().await.expect("get");
-        conn.run(|_| std::thread::current().name().map(str::to_owned))
-            .await
-            .expect("run")
-    });
-    assert_eq!(connected_on.as_deref(), Some("dbpool-tpool"));
-    let _ = futures::executor::block_on(pool.get().map(|c| c.map(|_| ())));
+fn connecting_and_driver_calls_happen_off_the_executor() {
+    for connect_timeout in [None, Some(Duration::from_secs(30))] {
+        let module = Counted::new(Sqlite::memory());
+        let counts = Arc::clone(&module.counts);
+        let pool = AsyncPool::new(
+            Pool::builder(module)
+                .connect_timeout(connect_timeout)
+                .build()
+                .expect("pool"),
+        );
+        std::thread::Builder::new()
+            .name("the-executor".to_owned())
+            .spawn(move || {
+                let ran_on = futures::executor::block_on(async {
+                    let mut conn = pool.get().await.expect("get");
+                    conn.run(|_| std::thread::current().name().map(str::to_owned))
+                        .await
+                        .expect("run")
+                });
+                assert_eq!(ran_on.as_deref(), Some("dbpool-tpool"));
+            })
+            .expect("spawn")
+            .join()
+            .expect("executor thread");
+        let connected_on = counts.connect_threads.lock().expect("lock").clone();
+        assert_eq!(connected_on.len(), 1);
+        assert!(
+            connected_on[0].starts_with("dbpool-"),
+            "connected on {:?}, not on a pool thread",
+            connected_on[0]
+        );
+    }
 }
 
 #[test]

@@ -16,6 +16,8 @@ pub struct Counts {
     pub alive: AtomicUsize,
     pub max_alive: AtomicUsize,
     pub rollbacks: AtomicUsize,
+    /// The name of the thread each connection was opened on.
+    pub connect_threads: Mutex<Vec<String>>,
     closed_tx: Mutex<Option<Sender<usize>>>,
     opened_tx: Mutex<Option<Sender<usize>>>,
 }
@@ -74,6 +76,12 @@ impl Module for Counted {
 
     fn connect(&self) -> Result<CountedConnection> {
         let inner = self.inner.connect()?;
+        self.counts.connect_threads.lock().expect("lock").push(
+            std::thread::current()
+                .name()
+                .unwrap_or("unnamed")
+                .to_owned(),
+        );
         let id = self.counts.opened.fetch_add(1, SeqCst) + 1;
         let alive = self.counts.alive.fetch_add(1, SeqCst) + 1;
         self.counts.max_alive.fetch_max(alive, SeqCst);
