@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use dbapi::{Connection, Module};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use crate::clock;
 use crate::config::{Config, Fairness};
@@ -118,6 +118,8 @@ pub(crate) struct Shared<M: Module> {
     config: Config<M::Connection>,
     init_sql: Arc<[String]>,
     state: Mutex<State<M::Connection>>,
+    /// Notified when a closed pool's last connection is gone.
+    drained: Condvar,
     counters: Counters,
     this: Weak<Shared<M>>,
 }
@@ -200,6 +202,7 @@ impl<M: Module> Pool<M> {
                 suspect_before: 0,
             }),
             config,
+            drained: Condvar::new(),
             counters: Counters::default(),
             this: this.clone(),
         });
@@ -401,6 +404,28 @@ impl<M: Module> Pool<M> {
         drop(state);
         wakeups.into_iter().for_each(Wakeup::wake);
         self.clear();
+    }
+
+    /// A graceful drain: [`Pool::close`], then wait up to `timeout` for the connections still
+    /// checked out (or being opened) to come back and be closed. Returns `true` when every
+    /// connection is closed, `false` when some were still out at the deadline (they are
+    /// closed whenever they come back).
+    #[must_use = "false means connections were still out at the deadline"]
+    pub fn close_gracefully(&self, timeout: Duration) -> bool {
+        self.close();
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.state.lock();
+        while state.open > 0 {
+            if self
+                .shared
+                .drained
+                .wait_until(&mut state, deadline)
+                .timed_out()
+            {
+                return state.open == 0;
+            }
+        }
+        true
     }
 
     #[track_caller]
@@ -851,6 +876,9 @@ impl<M: Module> Pool<M> {
             return wakeup.wake();
         }
         state.open -= 1;
+        if state.closed && state.open == 0 {
+            self.shared.drained.notify_all();
+        }
         let top_up = !state.closed && state.open < self.shared.config.min_size;
         drop(state);
         if top_up {

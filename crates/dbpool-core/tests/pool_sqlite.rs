@@ -819,3 +819,25 @@ fn eventual_fairness_under_32_threads_loses_no_wake_up() {
     assert_eq!(pool.waiting(), 0);
     assert_eq!(pool.stats().in_use, 0);
 }
+
+#[test]
+fn close_gracefully_waits_for_checked_out_connections() {
+    let module = Counted::new(Sqlite::memory());
+    let counts = Arc::clone(&module.counts);
+    let pool = Pool::builder(module).max_size(2).build().expect("pool");
+    let out = pool.get().expect("one out");
+    drop(pool.get().expect("one idle"));
+    assert!(
+        !pool.close_gracefully(Duration::from_millis(1)),
+        "one connection is still out"
+    );
+    assert_eq!(counts.alive(), 1, "the idle one was closed at once");
+    let closer = {
+        let pool = pool.clone();
+        thread::spawn(move || pool.close_gracefully(PATIENCE))
+    };
+    drop(out); // closed on return, which ends the drain
+    assert!(closer.join().expect("closer"), "drained");
+    assert_eq!((pool.size(), counts.alive()), (0, 0));
+    assert!(matches!(pool.get(), Err(PoolError::Closed { .. })));
+}
