@@ -1,11 +1,13 @@
 //! Pool settings and the builder that validates them.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use dbapi::Module;
 
-use crate::{Cleanup, ConfigError, Pool, PoolError};
+use crate::events::Hook;
+use crate::{Cleanup, ConfigError, Pool, PoolError, PoolEvent};
 
 /// The settings of a pool, with eventlet's names and defaults.
 pub(crate) struct Config<C> {
@@ -22,6 +24,8 @@ pub(crate) struct Config<C> {
     pub(crate) test_on_checkout: Option<Duration>,
     pub(crate) init_sql: Vec<String>,
     pub(crate) fairness: Fairness,
+    pub(crate) leak_threshold: Option<Duration>,
+    pub(crate) hook: Hook,
 }
 
 /// How returned connections are shared out when callers are waiting.
@@ -57,6 +61,8 @@ impl<C> fmt::Debug for Config<C> {
             .field("test_on_checkout", &self.test_on_checkout)
             .field("init_sql", &self.init_sql.len())
             .field("fairness", &self.fairness)
+            .field("leak_threshold", &self.leak_threshold)
+            .field("on_event", &self.hook)
             .finish()
     }
 }
@@ -99,6 +105,8 @@ impl<M: Module> Builder<M> {
                 test_on_checkout: None,
                 init_sql: Vec::new(),
                 fairness: Fairness::Fifo,
+                leak_threshold: None,
+                hook: Hook::default(),
             },
         }
     }
@@ -195,6 +203,25 @@ impl<M: Module> Builder<M> {
     /// [`Fairness::Fifo`].
     pub fn fairness(mut self, fairness: Fairness) -> Self {
         self.config.fairness = fairness;
+        self
+    }
+
+    /// Calls `hook` for what happens in the pool: connections opened, failed, timed out and
+    /// closed (with the reason), waits, wait timeouts and suspected leaks. Only slow paths
+    /// report: a get or put served from the idle stack costs nothing extra. The hook runs on
+    /// the thread where the event happens, without the pool lock held; a panic in it is
+    /// contained.
+    pub fn on_event(mut self, hook: impl Fn(&PoolEvent<'_>) + Send + Sync + 'static) -> Self {
+        self.config.hook = Hook::new(Arc::new(hook));
+        self
+    }
+
+    /// Reports a [`PoolEvent::LeakSuspected`] (and counts it in
+    /// [`crate::Stats::leaks_suspected`]) for every connection checked out longer than
+    /// `threshold`, with the place it was checked out. Costs a registry update per get and
+    /// put while enabled. Default: off.
+    pub fn leak_detection(mut self, threshold: impl Into<Option<Duration>>) -> Self {
+        self.config.leak_threshold = threshold.into();
         self
     }
 

@@ -31,6 +31,8 @@ pub struct PooledConnection<M: Module> {
     touched: Cell<bool>,
     broken: Cell<bool>,
     site: &'static Location<'static>,
+    /// The leak-detection registration, when detection is on.
+    checkout: Option<u64>,
 }
 
 fn returned() -> Error {
@@ -46,6 +48,7 @@ impl<M: Module> PooledConnection<M> {
         cleanup: Option<Cleanup<M::Connection>>,
         site: &'static Location<'static>,
     ) -> Self {
+        let checkout = pool.begin_checkout(site);
         Self {
             pool,
             live: Some(live),
@@ -53,6 +56,26 @@ impl<M: Module> PooledConnection<M> {
             touched: Cell::new(false),
             broken: Cell::new(false),
             site,
+            checkout,
+        }
+    }
+
+    /// Hands the connection back to the pool (returned, or closed for `panicked`).
+    fn give_back(&mut self, panicked: bool) {
+        if let Some(id) = self.checkout.take() {
+            self.pool.end_checkout(id);
+        }
+        let Some(live) = self.live.take() else { return };
+        if panicked {
+            // The holder panicked mid-use: the session state is unknown. Never reuse it.
+            self.pool.discard_live(live, CloseReason::Panicked);
+        } else {
+            self.pool.release(
+                live,
+                self.cleanup.as_ref(),
+                self.broken.get(),
+                self.touched.get(),
+            );
         }
     }
 
@@ -69,6 +92,9 @@ impl<M: Module> PooledConnection<M> {
 
     /// Closes the connection for `reason` and frees its slot.
     pub(crate) fn discard_as(mut self, reason: CloseReason) {
+        if let Some(id) = self.checkout.take() {
+            self.pool.end_checkout(id);
+        }
         if let Some(live) = self.live.take() {
             self.pool.discard_live(live, reason);
         }
@@ -127,18 +153,7 @@ impl<M: Module> PooledConnection<M> {
 
 impl<M: Module> Drop for PooledConnection<M> {
     fn drop(&mut self) {
-        let Some(live) = self.live.take() else { return };
-        if std::thread::panicking() {
-            // The holder panicked mid-use: the session state is unknown. Never reuse it.
-            self.pool.discard_live(live, CloseReason::Panicked);
-        } else {
-            self.pool.release(
-                live,
-                self.cleanup.as_ref(),
-                self.broken.get(),
-                self.touched.get(),
-            );
-        }
+        self.give_back(std::thread::panicking());
     }
 }
 
@@ -201,14 +216,7 @@ impl<M: Module> Connection for PooledConnection<M> {
 
     /// Returns the connection to the pool; later calls are Interface errors.
     fn close(&mut self) -> Result<()> {
-        if let Some(live) = self.live.take() {
-            self.pool.release(
-                live,
-                self.cleanup.as_ref(),
-                self.broken.get(),
-                self.touched.get(),
-            );
-        }
+        self.give_back(false);
         Ok(())
     }
 

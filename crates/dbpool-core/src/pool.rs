@@ -19,7 +19,7 @@ use crate::connector::{self, Connected};
 use crate::maintenance::{self, Maintained};
 use crate::stats::Counters;
 use crate::waiter::{Notify, Waiter, Wakeup};
-use crate::{Builder, Cleanup, CloseReason, PoolError, PooledConnection, Stats};
+use crate::{Builder, Cleanup, CloseReason, PoolError, PoolEvent, PooledConnection, Stats};
 
 /// A connection the pool owns, with its history. Boxed, so that handing it in and out of
 /// the pool moves one pointer, not the driver's connection (hundreds of bytes for some).
@@ -76,6 +76,21 @@ struct State<C> {
     suspect_before: u64,
 }
 
+/// Where and when each connection now checked out was taken (leak detection).
+#[derive(Default)]
+struct Checkouts {
+    next_id: u64,
+    out: std::collections::HashMap<u64, Checkout>,
+    /// The earliest pending leak deadline handed to the maintenance thread.
+    scheduled: Option<u64>,
+}
+
+struct Checkout {
+    site: &'static Location<'static>,
+    taken_at: u64,
+    reported: bool,
+}
+
 /// The time settings in clock units, and which clock they need.
 struct Times {
     coarse: bool,
@@ -84,6 +99,7 @@ struct Times {
     check_window: Option<u64>,
     /// `None` for strict FIFO; the hand-off bound of an eventually fair pool.
     fairness_bound: Option<u64>,
+    leak_threshold: Option<u64>,
 }
 
 impl Times {
@@ -97,6 +113,7 @@ impl Times {
             config.max_age,
             config.test_on_checkout,
             bound,
+            config.leak_threshold,
         ];
         Self {
             coarse: settings
@@ -107,6 +124,7 @@ impl Times {
             max_age: config.max_age.map(clock::span),
             check_window: config.test_on_checkout.map(clock::span),
             fairness_bound: bound.map(clock::span),
+            leak_threshold: config.leak_threshold.map(clock::span),
         }
     }
 }
@@ -120,6 +138,8 @@ pub(crate) struct Shared<M: Module> {
     state: Mutex<State<M::Connection>>,
     /// Notified when a closed pool's last connection is gone.
     drained: Condvar,
+    /// Checked-out connections, when leak detection is on.
+    checkouts: Mutex<Checkouts>,
     counters: Counters,
     this: Weak<Shared<M>>,
 }
@@ -203,6 +223,7 @@ impl<M: Module> Pool<M> {
             }),
             config,
             drained: Condvar::new(),
+            checkouts: Mutex::new(Checkouts::default()),
             counters: Counters::default(),
             this: this.clone(),
         });
@@ -227,6 +248,68 @@ impl<M: Module> Pool<M> {
 
     pub(crate) fn record_wait(&self, waited: Duration) {
         self.shared.counters.waited(waited);
+        self.shared
+            .config
+            .hook
+            .emit(|| PoolEvent::Waited { waited });
+    }
+
+    /// Registers a checkout for leak detection; `None` when detection is off.
+    pub(crate) fn begin_checkout(&self, site: &'static Location<'static>) -> Option<u64> {
+        let threshold = self.shared.times.leak_threshold?;
+        let taken_at = self.now();
+        let mut checkouts = self.shared.checkouts.lock();
+        checkouts.next_id += 1;
+        let id = checkouts.next_id;
+        checkouts.out.insert(
+            id,
+            Checkout {
+                site,
+                taken_at,
+                reported: false,
+            },
+        );
+        let schedule = checkouts.scheduled.is_none();
+        if schedule {
+            checkouts.scheduled = Some(taken_at.saturating_add(threshold));
+        }
+        drop(checkouts);
+        if schedule {
+            self.schedule_maintenance(taken_at.saturating_add(threshold));
+        }
+        Some(id)
+    }
+
+    /// The checkout `id` ended (returned, discarded or lost to a panic).
+    pub(crate) fn end_checkout(&self, id: u64) {
+        self.shared.checkouts.lock().out.remove(&id);
+    }
+
+    /// Reports checkouts held longer than the threshold; returns the next leak deadline.
+    fn detect_leaks(&self, now: u64) -> Option<u64> {
+        let threshold = self.shared.times.leak_threshold?;
+        let mut reports = Vec::new();
+        let mut checkouts = self.shared.checkouts.lock();
+        let mut next: Option<u64> = None;
+        for checkout in checkouts.out.values_mut().filter(|c| !c.reported) {
+            let due = checkout.taken_at.saturating_add(threshold);
+            if due <= now {
+                checkout.reported = true;
+                reports.push((checkout.site, now.saturating_sub(checkout.taken_at)));
+            } else {
+                next = Some(next.map_or(due, |n: u64| n.min(due)));
+            }
+        }
+        checkouts.scheduled = next;
+        drop(checkouts);
+        for (site, held) in reports {
+            self.shared.counters.leak_suspected();
+            self.shared.config.hook.emit(|| PoolEvent::LeakSuspected {
+                checked_out_at: site,
+                held: Duration::from_nanos(held),
+            });
+        }
+        next
     }
 
     /// Where this pool connects (from [`Module::target`]; never with a password).
@@ -453,7 +536,7 @@ impl<M: Module> Pool<M> {
             }
         };
         if let Some(started) = waiting_since {
-            self.shared.counters.waited(started.elapsed());
+            self.record_wait(started.elapsed());
         }
         let live = match grant {
             // The fast path: an idle connection that needs no validation.
@@ -599,6 +682,11 @@ impl<M: Module> Pool<M> {
 
     fn timeout_error(&self, state: &State<M::Connection>, started: Instant) -> PoolError {
         self.shared.counters.timed_out();
+        let waited = started.elapsed();
+        self.shared
+            .config
+            .hook
+            .emit(|| PoolEvent::TimedOut { waited });
         PoolError::Timeout {
             target: self.shared.target.clone(),
             waited: started.elapsed(),
@@ -662,6 +750,9 @@ impl<M: Module> Pool<M> {
             Arc::clone(&shared.init_sql),
             move |conn| {
                 late_pool.shared.counters.connect_failed();
+                if conn.is_some() {
+                    late_pool.shared.config.hook.emit(|| PoolEvent::Connected);
+                }
                 if let Some(conn) = conn {
                     late_pool.close_quietly(conn, CloseReason::LateConnect);
                 }
@@ -671,6 +762,7 @@ impl<M: Module> Pool<M> {
         match outcome {
             Connected::Ok(raw) => {
                 shared.counters.created();
+                shared.config.hook.emit(|| PoolEvent::Connected);
                 let now = self.now();
                 Ok(Box::new(Conn {
                     raw,
@@ -681,6 +773,10 @@ impl<M: Module> Pool<M> {
             }
             Connected::Failed(source) => {
                 shared.counters.connect_failed();
+                shared
+                    .config
+                    .hook
+                    .emit_ref(&PoolEvent::ConnectFailed { error: &source });
                 shared.state.lock().last_connect_error = Some(source.to_string());
                 self.release_slot();
                 Err(PoolError::Connect {
@@ -690,6 +786,10 @@ impl<M: Module> Pool<M> {
             }
             Connected::TimedOut => {
                 let timeout = shared.config.connect_timeout.unwrap_or_default();
+                shared
+                    .config
+                    .hook
+                    .emit(|| PoolEvent::ConnectTimedOut { timeout });
                 shared.state.lock().last_connect_error =
                     Some(format!("connect timed out after {timeout:?}"));
                 Err(PoolError::ConnectTimeout {
@@ -863,6 +963,10 @@ impl<M: Module> Pool<M> {
         // The connection is going away either way; a failing close has nothing to report to.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| raw.close()));
         self.shared.counters.closed(reason);
+        self.shared
+            .config
+            .hook
+            .emit(|| PoolEvent::Closed { reason });
         drop(raw);
     }
 
@@ -980,6 +1084,9 @@ impl<M: Module> Maintained for Shared<M> {
         if top_up {
             pool.top_up();
         }
-        next
+        match (next, pool.detect_leaks(now)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }

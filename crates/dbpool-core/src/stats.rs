@@ -90,6 +90,8 @@ pub struct Stats {
     pub wait_time: Duration,
     /// `get()` calls that gave up after the wait timeout.
     pub timeouts: u64,
+    /// Connections reported as suspected leaks (see [`crate::Builder::leak_detection`]).
+    pub leaks_suspected: u64,
     /// How long the `get()` calls that waited waited: bucket 0 counts waits under 1 µs,
     /// bucket `i` waits of 2^(i-1) to 2^i µs, the last bucket everything from 2^24 µs
     /// (about 16.8 s).
@@ -140,6 +142,7 @@ pub(crate) struct Counters {
     waited: AtomicU64,
     wait_nanos: AtomicU64,
     timeouts: AtomicU64,
+    leaks: AtomicU64,
     wait_histogram: [AtomicU64; WAIT_BUCKETS],
 }
 
@@ -161,6 +164,9 @@ impl Counters {
     }
     pub(crate) fn timed_out(&self) {
         self.timeouts.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn leak_suspected(&self) {
+        self.leaks.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn snapshot(&self, open: usize, idle: usize, waiting: usize) -> Stats {
@@ -185,6 +191,7 @@ impl Counters {
             waited: self.waited.load(Relaxed),
             wait_time: Duration::from_nanos(self.wait_nanos.load(Relaxed)),
             timeouts: self.timeouts.load(Relaxed),
+            leaks_suspected: self.leaks.load(Relaxed),
             wait_histogram: std::array::from_fn(|i| self.wait_histogram[i].load(Relaxed)),
         }
     }
