@@ -15,6 +15,7 @@ pub(crate) struct Config<C> {
     pub(crate) max_size: usize,
     pub(crate) max_idle: Option<Duration>,
     pub(crate) max_age: Option<Duration>,
+    pub(crate) max_age_jitter: f64,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) wait_timeout: Option<Duration>,
     pub(crate) cleanup: Cleanup<C>,
@@ -52,6 +53,7 @@ impl<C> fmt::Debug for Config<C> {
             .field("max_size", &self.max_size)
             .field("max_idle", &self.max_idle)
             .field("max_age", &self.max_age)
+            .field("max_age_jitter", &self.max_age_jitter)
             .field("connect_timeout", &self.connect_timeout)
             .field("wait_timeout", &self.wait_timeout)
             .field("cleanup", &self.cleanup)
@@ -96,6 +98,7 @@ impl<M: Module> Builder<M> {
                 max_size: 4,
                 max_idle: Some(Duration::from_secs(10)),
                 max_age: Some(Duration::from_secs(30)),
+                max_age_jitter: 0.0,
                 connect_timeout: Some(Duration::from_secs(5)),
                 wait_timeout: None,
                 cleanup: Cleanup::Rollback,
@@ -139,6 +142,14 @@ impl<M: Module> Builder<M> {
     /// forever. Default 30 s.
     pub fn max_age(mut self, max_age: impl Into<Option<Duration>>) -> Self {
         self.config.max_age = max_age.into();
+        self
+    }
+
+    /// Shortens each connection's `max_age` by a random part of up to this fraction of it
+    /// (0 to below 1), so connections opened together are not all replaced at once (a burst
+    /// of reconnects every `max_age`). Default 0: eventlet's exact `max_age`.
+    pub fn max_age_jitter(mut self, fraction: f64) -> Self {
+        self.config.max_age_jitter = fraction;
         self
     }
 
@@ -244,6 +255,9 @@ impl<M: Module> Builder<M> {
         }
         if c.max_usage == Some(0) {
             return Err(ConfigError::ZeroMaxUsage.into());
+        }
+        if !(0.0..1.0).contains(&c.max_age_jitter) {
+            return Err(ConfigError::BadJitter(c.max_age_jitter.to_string()).into());
         }
         Pool::from_parts(self.module, self.config)
     }

@@ -113,4 +113,7 @@ pub enum ConfigError {
     /// `max_usage` was 0.
     #[error("max_usage must be at least 1, or None for unlimited reuse")]
     ZeroMaxUsage,
+    /// `max_age_jitter` was not in [0, 1).
+    #[error("max_age_jitter is {0}; it must be a fraction from 0 (no jitter) to below 1")]
+    BadJitter(String),
 }

@@ -132,6 +132,12 @@ impl<M: Module> PooledConnection<M> {
         self.site
     }
 
+    /// When this connection's `max_age` runs out (for the pool's own tests).
+    #[cfg(test)]
+    pub(crate) fn expires(&self) -> Option<u64> {
+        self.live.as_ref().and_then(|live| live.expires)
+    }
+
     fn raw(&self) -> Result<&M::Connection> {
         self.live.as_ref().map(|l| &l.raw).ok_or_else(returned)
     }

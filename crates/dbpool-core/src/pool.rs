@@ -19,6 +19,8 @@ use crate::connector::{self, Connected};
 use crate::maintenance::{self, Maintained};
 use crate::stats::Counters;
 use crate::waiter::{Notify, Waiter, Wakeup};
+#[cfg(test)]
+use crate::ConfigError;
 use crate::{Builder, Cleanup, CloseReason, PoolError, PoolEvent, PooledConnection, Stats};
 
 /// A connection the pool owns, with its history. Boxed, so that handing it in and out of
@@ -28,8 +30,8 @@ pub(crate) type Live<C> = Box<Conn<C>>;
 /// What a [`Live`] points to.
 pub(crate) struct Conn<C> {
     pub(crate) raw: C,
-    /// When it was opened, in [`clock`] nanoseconds.
-    created: u64,
+    /// When `max_age` (less its jitter) runs out, in [`clock`] nanoseconds.
+    pub(crate) expires: Option<u64>,
     /// When it was last known to work: opened, or pinged successfully. 0 once another
     /// connection was found dead since (it is then pinged before it is handed out).
     validated: u64,
@@ -76,6 +78,14 @@ struct State<C> {
     suspect_before: u64,
 }
 
+/// A well-mixed 64-bit value from `seed` (splitmix64), for `max_age` jitter.
+fn spread(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// Where and when each connection now checked out was taken (leak detection).
 #[derive(Default)]
 struct Checkouts {
@@ -96,6 +106,8 @@ struct Times {
     coarse: bool,
     max_idle: Option<u64>,
     max_age: Option<u64>,
+    /// The most `max_age` is shortened by, per connection, to spread reconnects.
+    max_age_jitter: u64,
     check_window: Option<u64>,
     /// `None` for strict FIFO; the hand-off bound of an eventually fair pool.
     fairness_bound: Option<u64>,
@@ -122,6 +134,9 @@ impl Times {
                 .all(|d| d.is_zero() || *d >= clock::COARSE_ENOUGH),
             max_idle: config.max_idle.map(clock::span),
             max_age: config.max_age.map(clock::span),
+            max_age_jitter: config
+                .max_age
+                .map_or(0, |age| clock::span(age.mul_f64(config.max_age_jitter))),
             check_window: config.test_on_checkout.map(clock::span),
             fairness_bound: bound.map(clock::span),
             leak_threshold: config.leak_threshold.map(clock::span),
@@ -764,9 +779,16 @@ impl<M: Module> Pool<M> {
                 shared.counters.created();
                 shared.config.hook.emit(|| PoolEvent::Connected);
                 let now = self.now();
+                let times = &shared.times;
+                let jitter = match times.max_age_jitter {
+                    0 => 0,
+                    span => spread(now ^ shared.counters.created_so_far()) % (span + 1),
+                };
                 Ok(Box::new(Conn {
                     raw,
-                    created: now,
+                    expires: times
+                        .max_age
+                        .map(|age| now.saturating_add(age.saturating_sub(jitter))),
                     validated: now.max(1),
                     uses: 0,
                 }))
@@ -839,10 +861,7 @@ impl<M: Module> Pool<M> {
             return self.discard_live(live, CloseReason::Idle);
         }
         let now = self.now();
-        if times
-            .max_age
-            .is_some_and(|max_age| now.saturating_sub(live.created) >= max_age)
-        {
+        if live.expires.is_some_and(|expires| now >= expires) {
             return self.discard_live(live, CloseReason::Age);
         }
         let mut state = self.shared.state.lock();
@@ -938,7 +957,7 @@ impl<M: Module> Pool<M> {
     fn expiry(&self, live: &Live<M::Connection>, idle_since: u64) -> Option<u64> {
         let times = &self.shared.times;
         let idle = times.max_idle.map(|d| idle_since.saturating_add(d));
-        let age = times.max_age.map(|d| live.created.saturating_add(d));
+        let age = live.expires;
         match (idle, age) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -1044,15 +1063,11 @@ impl<M: Module> Maintained for Shared<M> {
         let mut next: Option<u64> = None;
         let mut index = 0;
         while index < state.idle.len() {
-            let (created, since) = {
+            let (expires, since) = {
                 let entry = &state.idle[index];
-                (entry.live.created, entry.since)
+                (entry.live.expires, entry.since)
             };
-            let reason = if self
-                .times
-                .max_age
-                .is_some_and(|d| now >= created.saturating_add(d))
-            {
+            let reason = if expires.is_some_and(|expires| now >= expires) {
                 Some(CloseReason::Age)
             } else if self
                 .times
@@ -1088,5 +1103,77 @@ impl<M: Module> Maintained for Shared<M> {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbapi_sqlite::Sqlite;
+
+    #[test]
+    fn max_age_jitter_spreads_expiry_within_its_bounds() {
+        let age = Duration::from_secs(100);
+        let pool = Pool::builder(Sqlite::memory())
+            .max_size(16)
+            .max_age(age)
+            .max_age_jitter(0.5)
+            .build()
+            .expect("pool");
+        let before = clock::precise();
+        let conns: Vec<_> = (0..16).map(|_| pool.get().expect("get")).collect();
+        let after = clock::precise();
+        let expiries: Vec<u64> = conns
+            .iter()
+            .map(|c| c.expires().expect("max_age set"))
+            .collect();
+        let (earliest, latest) = (
+            before.saturating_sub(clock::span(clock::TICK)) + clock::span(age / 2),
+            after + clock::span(age),
+        );
+        assert!(expiries.iter().all(|&e| e >= earliest && e <= latest));
+        let mut distinct = expiries.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(distinct.len() > 8, "jitter spreads expiries: {distinct:?}");
+    }
+
+    #[test]
+    fn no_jitter_means_eventlets_exact_max_age() {
+        let pool = Pool::builder(Sqlite::memory())
+            .max_age(Duration::from_secs(100))
+            .build()
+            .expect("pool");
+        let conn = pool.get().expect("get");
+        let now = clock::precise();
+        let expires = conn.expires().expect("max_age set");
+        assert!(expires <= now + clock::span(Duration::from_secs(100)));
+        assert!(
+            expires + clock::span(clock::TICK) * 2 >= now + clock::span(Duration::from_secs(100))
+        );
+    }
+
+    #[test]
+    fn jitter_outside_zero_to_one_is_a_config_error() {
+        for bad in [-0.1, 1.0, f64::NAN] {
+            let err = Pool::builder(Sqlite::memory())
+                .max_age_jitter(bad)
+                .build()
+                .expect_err("bad jitter");
+            assert!(
+                matches!(err, PoolError::Config(ConfigError::BadJitter(_))),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn spread_is_well_mixed() {
+        let values: Vec<u64> = (0..64).map(spread).collect();
+        let mut distinct = values.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 64);
+        assert!(values.iter().any(|v| v % 2 == 0) && values.iter().any(|v| v % 2 == 1));
     }
 }

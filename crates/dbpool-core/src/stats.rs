@@ -150,6 +150,9 @@ impl Counters {
     pub(crate) fn created(&self) {
         self.created.fetch_add(1, Relaxed);
     }
+    pub(crate) fn created_so_far(&self) -> u64 {
+        self.created.load(Relaxed)
+    }
     pub(crate) fn connect_failed(&self) {
         self.connect_failures.fetch_add(1, Relaxed);
     }
