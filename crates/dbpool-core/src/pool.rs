@@ -679,7 +679,9 @@ impl<M: Module> Pool<M> {
         let mut state = self.shared.state.lock();
         if let Some(pos) = state.waiters.iter().position(|w| Arc::ptr_eq(w, waiter)) {
             state.waiters.remove(pos);
-            return Err(self.timeout_error(&state, started));
+            let err = self.timeout_error(&state, started);
+            drop(state);
+            return Err(self.report_timeout(err));
         }
         drop(state);
         // Not queued any more: it was served under the lock we just held, so the grant is
@@ -688,20 +690,17 @@ impl<M: Module> Pool<M> {
             Some(Grant::Retry) => {
                 self.pass_retry();
                 let state = self.shared.state.lock();
-                Err(self.timeout_error(&state, started))
+                let err = self.timeout_error(&state, started);
+                drop(state);
+                Err(self.report_timeout(err))
             }
             Some(grant) => Ok(grant),
             None => Err(self.closed_error()),
         }
     }
 
+    /// The timeout error, built under the pool lock from its state.
     fn timeout_error(&self, state: &State<M::Connection>, started: Instant) -> PoolError {
-        self.shared.counters.timed_out();
-        let waited = started.elapsed();
-        self.shared
-            .config
-            .hook
-            .emit(|| PoolEvent::TimedOut { waited });
         PoolError::Timeout {
             target: self.shared.target.clone(),
             waited: started.elapsed(),
@@ -710,6 +709,19 @@ impl<M: Module> Pool<M> {
             waiting: state.waiters.len(),
             last_connect_error: state.last_connect_error.clone(),
         }
+    }
+
+    /// Counts and reports a timeout, with the pool lock released (a hook may use the pool).
+    fn report_timeout(&self, err: PoolError) -> PoolError {
+        self.shared.counters.timed_out();
+        if let PoolError::Timeout { waited, .. } = &err {
+            let waited = *waited;
+            self.shared
+                .config
+                .hook
+                .emit(|| PoolEvent::TimedOut { waited });
+        }
+        err
     }
 
     /// Cancels a queued or served acquisition (an async `get()` dropped mid-wait): whatever

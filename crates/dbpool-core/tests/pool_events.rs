@@ -115,3 +115,37 @@ fn a_panicking_hook_does_not_hurt_the_pool() {
     assert_eq!(pool.stats().closed(CloseReason::Idle), 1);
     assert_eq!(pool.size(), 0);
 }
+
+#[test]
+fn a_hook_may_use_the_pool_it_reports_on() {
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let slot: std::sync::Arc<Mutex<Option<Pool<Sqlite>>>> = std::sync::Arc::new(Mutex::new(None));
+    let (hook_slot, hook_seen) = (std::sync::Arc::clone(&slot), std::sync::Arc::clone(&seen));
+    let pool = Pool::builder(Sqlite::memory())
+        .max_size(1)
+        .max_idle(Duration::ZERO)
+        .on_event(move |event| {
+            // Reading the pool's stats from the hook must not deadlock on the pool's lock.
+            if let Some(pool) = hook_slot.lock().expect("lock").as_ref() {
+                let stats = pool.stats();
+                hook_seen
+                    .lock()
+                    .expect("lock")
+                    .push(format!("{event:?} open={}", stats.open));
+            }
+        })
+        .build()
+        .expect("pool");
+    *slot.lock().expect("lock") = Some(pool.clone());
+    let held = pool.get().expect("get");
+    assert!(matches!(
+        pool.get_timeout(Duration::from_millis(1)),
+        Err(PoolError::Timeout { .. })
+    ));
+    drop(held);
+    let seen = seen.lock().expect("lock").clone();
+    assert!(seen.iter().any(|e| e.starts_with("Connected")), "{seen:?}");
+    assert!(seen.iter().any(|e| e.starts_with("TimedOut")), "{seen:?}");
+    assert!(seen.iter().any(|e| e.starts_with("Closed")), "{seen:?}");
+    slot.lock().expect("lock").take();
+}
