@@ -42,7 +42,9 @@ struct Shared<M> {
 /// between threads and no connect per request: the fit for a fixed set of worker threads.
 ///
 /// Returning the connection (dropping the guard) keeps it for the thread; an open
-/// transaction is rolled back first, so each use starts clean.
+/// transaction is rolled back first, so each use starts clean. A thread's connection lives
+/// in that thread's storage until the thread ends, even after the `PersistentDB` is dropped:
+/// use it with long-lived worker threads, as DBUtils intends.
 ///
 /// ```
 /// use dbapi::{params, Connection};
