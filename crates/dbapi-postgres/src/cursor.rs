@@ -80,17 +80,6 @@ impl Cursor for PgCursor<'_> {
 
     dbapi::delegate_cursor_state!(state);
 
-    /// Sums the rows changed by every execution into `rowcount`.
-    fn executemany(&mut self, sql: &str, param_sets: &[Params]) -> Result<()> {
-        let mut total = 0;
-        for params in param_sets {
-            self.execute(sql, params)?;
-            total += self.state.rowcount().max(0);
-        }
-        self.state.set_rowcount(total);
-        Ok(())
-    }
-
     /// Calls a function: `SELECT * FROM procname($1, …)`; its result is fetchable.
     fn callproc(&mut self, procname: &str, params: &Params) -> Result<()> {
         if procname.is_empty()

@@ -158,17 +158,6 @@ impl Cursor for SqliteCursor<'_> {
 
     dbapi::delegate_cursor_state!(state);
 
-    /// Sums the changes of every execution into `rowcount`.
-    fn executemany(&mut self, sql: &str, param_sets: &[Params]) -> Result<()> {
-        let mut total = 0;
-        for params in param_sets {
-            self.execute(sql, params)?;
-            total += self.state.rowcount().max(0);
-        }
-        self.state.set_rowcount(total);
-        Ok(())
-    }
-
     fn lastrowid(&self) -> Option<i64> {
         self.lastrowid
     }

@@ -148,7 +148,8 @@ impl CursorState {
 
 /// Writes the [`Cursor`](crate::Cursor) methods that only read or update a [`CursorState`]
 /// field (`description`, `rowcount`, `fetch_next`, `arraysize`, `set_arraysize`, `close`),
-/// inside an `impl Cursor for …` block:
+/// and an `executemany` whose `rowcount` is the total over every execution, inside an
+/// `impl Cursor for …` block:
 ///
 /// ```
 /// use dbapi::{Cursor, CursorState, Params, Result};
@@ -191,6 +192,15 @@ macro_rules! delegate_cursor_state {
         }
         fn close(&mut self) -> $crate::Result<()> {
             self.$field.close();
+            ::std::result::Result::Ok(())
+        }
+        fn executemany(&mut self, sql: &str, param_sets: &[$crate::Params]) -> $crate::Result<()> {
+            let mut total = 0;
+            for params in param_sets {
+                self.execute(sql, params)?;
+                total += self.$field.rowcount().max(0);
+            }
+            self.$field.set_rowcount(total);
             ::std::result::Result::Ok(())
         }
     };
