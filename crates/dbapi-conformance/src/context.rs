@@ -99,6 +99,15 @@ pub trait Context: Sized {
         }
     }
 
+    /// What `callproc` calls in the suite, for backends with [`Capabilities::callproc`]:
+    /// statements that create it, and its name. It takes one text argument and returns one
+    /// row holding it in lower case. Default: no setup and the built-in function `lower`
+    /// (PostgreSQL calls functions); backends that call stored procedures create one with
+    /// a name from [`Context::table`], so it is dropped with the context.
+    fn callproc_fixture(&self) -> (Vec<String>, String) {
+        (Vec::new(), "lower".to_owned())
+    }
+
     /// A named-parameter marker, for backends with [`Capabilities::named_params`].
     fn named_placeholder(&self, name: &str) -> String {
         format!(":{name}")

@@ -3,29 +3,11 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use dbapi::{Connection, Error, Result};
+use dbapi::{Connection, Error, ResetLevel, Result};
 use postgres::{Client, Statement};
 
 use crate::error_mapping::from_postgres;
 use crate::PgCursor;
-
-/// How far [`Connection::reset_session`] goes, from cheapest to most thorough.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ResetLevel {
-    /// `ROLLBACK` only, and only when a transaction is open: no round trip otherwise.
-    /// Session settings, temp tables, locks and `LISTEN`s survive.
-    #[default]
-    Rollback,
-    /// deadpool's "Clean": `ROLLBACK` then `CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT;
-    /// RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD
-    /// SEQUENCES;` in one round trip. Keeps server-side prepared statements, so the
-    /// adapter's statement cache stays warm; a user's own `PREPARE` survives.
-    Clean,
-    /// `ROLLBACK` then `DISCARD ALL` in one round trip: the session is indistinguishable
-    /// from a fresh one, prepared statements included (the statement cache is emptied, so
-    /// the next statements are prepared again).
-    Full,
-}
 
 const CLEAN_SQL: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
                          SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES;";

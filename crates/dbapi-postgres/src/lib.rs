@@ -39,8 +39,9 @@ mod params;
 #[cfg(feature = "tls")]
 mod tls;
 
-pub use connection::{PgConnection, ResetLevel};
+pub use connection::PgConnection;
 pub use cursor::PgCursor;
+pub use dbapi::ResetLevel;
 pub use error_mapping::from_postgres;
 pub use module::Postgres;
 pub use postgres;

@@ -1,0 +1,207 @@
+//! [`MysqlConnection`]: DB-API transactions and session reset over a `mysql::Conn`.
+
+use std::fmt;
+
+use dbapi::{Connection, Error, ResetLevel, Result};
+use mysql::prelude::Queryable;
+use mysql::Conn;
+
+use crate::error_mapping::from_mysql;
+use crate::MysqlCursor;
+
+/// An open MySQL or MariaDB connection.
+///
+/// Transactions follow the DB-API (and MySQLdb): the session runs with `autocommit=0`, so
+/// the server opens a transaction with the first statement, without a `BEGIN` round trip,
+/// and it lasts until `commit()` or `rollback()`.
+///
+/// `in_transaction` is tracked here, not read from the server's status flags: the `mysql`
+/// crate does not expose them (and clears them on every error). It is `true` from the first
+/// statement after a commit or rollback (or an explicit `BEGIN` in autocommit mode), which
+/// is exact for what a pool needs: a connection that ran nothing since its last commit is
+/// returned without a `ROLLBACK` round trip.
+pub struct MysqlConnection {
+    conn: Option<Conn>,
+    in_transaction: bool,
+    autocommit: bool,
+    default_autocommit: bool,
+    reset: ResetLevel,
+    broken: bool,
+}
+
+impl fmt::Debug for MysqlConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MysqlConnection")
+            .field("open", &self.conn.is_some())
+            .field(
+                "connection_id",
+                &self.conn.as_ref().map(Conn::connection_id),
+            )
+            .field("in_transaction", &self.in_transaction)
+            .field("autocommit", &self.autocommit)
+            .field("broken", &self.broken)
+            .finish()
+    }
+}
+
+/// The first keyword of a statement, upper-cased, without allocating.
+fn first_keyword(sql: &str) -> &str {
+    let sql = sql.trim_start();
+    let end = sql
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(sql.len());
+    &sql[..end]
+}
+
+impl MysqlConnection {
+    pub(crate) fn new(conn: Conn, reset: ResetLevel, autocommit: bool) -> Self {
+        Self {
+            conn: Some(conn),
+            in_transaction: false,
+            autocommit,
+            default_autocommit: autocommit,
+            reset,
+            broken: false,
+        }
+    }
+
+    /// The `mysql::Conn`, for driver-specific calls.
+    ///
+    /// # Errors
+    /// An Interface error after `close()`.
+    pub fn native_mut(&mut self) -> Result<&mut Conn> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| Error::closed("connection"))
+    }
+
+    /// The server's id for this session (`CONNECTION_ID()`), known without a round trip.
+    #[must_use]
+    pub fn connection_id(&self) -> Option<u32> {
+        self.conn.as_ref().map(Conn::connection_id)
+    }
+
+    /// Whether autocommit is on.
+    #[must_use]
+    pub fn autocommit(&self) -> bool {
+        self.autocommit
+    }
+
+    /// Converts a driver error, remembering a lost connection for [`Connection::is_broken`].
+    pub(crate) fn check(&mut self, err: mysql::Error) -> Error {
+        let err = from_mysql(err);
+        if err.is_disconnect() {
+            self.broken = true;
+        }
+        err
+    }
+
+    /// Runs a statement that returns nothing, on the text protocol.
+    fn run(&mut self, sql: &str) -> Result<()> {
+        let result = self.native_mut()?.query_drop(sql);
+        result.map_err(|e| self.check(e))
+    }
+
+    /// Tracks the transaction a statement opens or ends.
+    pub(crate) fn before_statement(&mut self, sql: &str) {
+        let keyword = first_keyword(sql);
+        let is = |word: &str| keyword.eq_ignore_ascii_case(word);
+        if is("COMMIT") || is("ROLLBACK") {
+            // `ROLLBACK TO SAVEPOINT` keeps the transaction: stay conservative.
+            self.in_transaction = !self.autocommit && sql.to_ascii_uppercase().contains(" TO ");
+        } else if !self.autocommit || is("BEGIN") || is("START") {
+            self.in_transaction = true;
+        }
+    }
+
+    fn end_transaction(&mut self, verb: &str) -> Result<()> {
+        self.native_mut()?;
+        if !self.in_transaction {
+            return Ok(());
+        }
+        // The transaction is over whatever the server answers.
+        self.in_transaction = false;
+        self.run(verb)
+    }
+}
+
+impl Connection for MysqlConnection {
+    type Cursor<'c> = MysqlCursor<'c>;
+
+    fn cursor(&mut self) -> Result<MysqlCursor<'_>> {
+        self.native_mut()?;
+        Ok(MysqlCursor::new(self))
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.end_transaction("COMMIT")
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        self.end_transaction("ROLLBACK")
+    }
+
+    /// Closes the prepared statements and says goodbye (`COM_QUIT`).
+    fn close(&mut self) -> Result<()> {
+        drop(self.conn.take());
+        Ok(())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.conn.is_none()
+    }
+
+    /// The protocol's `COM_PING`: one round trip, no statement.
+    fn ping(&mut self) -> Result<()> {
+        let result = self.native_mut()?.ping();
+        result.map_err(|e| self.check(e))
+    }
+
+    /// As configured by [`crate::Mysql::reset_level`]: `Rollback` rolls back an open
+    /// transaction and restores the autocommit setting; `Clean` and `Full` send
+    /// `COM_RESET_CONNECTION` (falling back to `COM_CHANGE_USER` on servers without it),
+    /// which also drops user variables, session settings, temporary tables, named locks and
+    /// prepared statements.
+    fn reset_session(&mut self) -> Result<()> {
+        self.rollback()?;
+        match self.reset {
+            ResetLevel::Rollback => {
+                if self.autocommit != self.default_autocommit {
+                    self.set_autocommit(self.default_autocommit)?;
+                }
+            }
+            ResetLevel::Clean | ResetLevel::Full => {
+                // Also re-runs the module's init statements (`SET autocommit=0`).
+                let result = self.native_mut()?.reset();
+                result.map_err(|e| self.check(e))?;
+                self.autocommit = self.default_autocommit;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closed, or a previous call found the connection lost.
+    fn is_broken(&self) -> bool {
+        self.conn.is_none() || self.broken
+    }
+
+    fn set_autocommit(&mut self, autocommit: bool) -> Result<()> {
+        if autocommit == self.autocommit {
+            return self.native_mut().map(|_| ());
+        }
+        if autocommit {
+            self.commit()?;
+        }
+        self.run(if autocommit {
+            "SET autocommit=1"
+        } else {
+            "SET autocommit=0"
+        })?;
+        self.autocommit = autocommit;
+        Ok(())
+    }
+
+    fn in_transaction(&self) -> Option<bool> {
+        Some(self.in_transaction)
+    }
+}
