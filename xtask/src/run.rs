@@ -58,15 +58,13 @@ fn test_with_servers(extra: &[String]) -> Result<(), String> {
             .args(["--", "--include-ignored"])
             .envs(vars.iter().map(|(k, v)| (k, v))),
     )?;
-    // The same adapter without its `tls` feature: the clear error for sslmode=require.
-    status(cargo().args([
-        "test",
-        "--package",
-        "dbapi-postgres",
-        "--test",
-        "postgres_adapter",
-        "dsn_options",
-    ]))?;
+    // The adapters without their `tls` feature: the clear error for sslmode=require.
+    for (package, test) in [
+        ("dbapi-postgres", "postgres_adapter"),
+        ("dbapi-mysql", "mysql_adapter"),
+    ] {
+        status(cargo().args(["test", "--package", package, "--test", test, "dsn_options"]))?;
+    }
     status(cargo().args(["test", "--workspace", "--doc", "--all-features"]))
 }
 

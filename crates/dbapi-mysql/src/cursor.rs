@@ -104,17 +104,23 @@ fn read_all<P: Protocol>(mut result: QueryResult<'_, '_, '_, P>) -> Result<Vec<O
         let native_columns = set.columns();
         let native_columns = native_columns.as_ref();
         if native_columns.is_empty() {
-            outcomes.push(Outcome::Done {
+            let done = Outcome::Done {
                 affected: set.affected_rows(),
                 insert_id: set.last_insert_id().unwrap_or(0),
-            });
+            };
+            // A set without columns is either a statement's OK or a later statement's
+            // error; only iterating it tells which.
+            for row in set {
+                row.map_err(Failure::Driver)?;
+            }
+            outcomes.push(done);
             continue;
         }
         let decoders: Vec<Decoder> = native_columns.iter().map(Decoder::for_column).collect();
         let columns: Arc<[Column]> = native_columns
             .iter()
             .zip(&decoders)
-            .map(|(c, d)| Column::new(c.name_str(), decode::type_code(c, *d)))
+            .map(|(c, d)| decode::column(c, *d))
             .collect();
         let mut rows = VecDeque::new();
         for row in set {

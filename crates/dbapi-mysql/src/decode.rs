@@ -196,7 +196,7 @@ fn temporal_text(decoder: Decoder, bytes: &[u8]) -> Result<Value> {
         std::str::from_utf8(bytes).map_err(|_| Error::data("a temporal value is not text"))?;
     let bad = || Error::data(format!("the server sent {raw:?} for a {decoder:?} column"));
     let numbers = |s: &str| -> Option<Vec<u32>> {
-        s.split(|c| c == '-' || c == ':' || c == ' ' || c == '.')
+        s.split(['-', ':', ' ', '.'])
             .map(|part| part.parse().ok())
             .collect()
     };
@@ -244,6 +244,24 @@ fn fraction_micros(fraction: Option<&str>) -> u32 {
     let digits: String = fraction.chars().take(6).collect();
     let width = u32::try_from(digits.len()).unwrap_or(6);
     digits.parse::<u32>().unwrap_or(0) * 10_u32.pow(6 - width)
+}
+
+/// The DB-API description of a result column: name, type code, sizes, precision and scale
+/// of decimals, and nullability.
+#[must_use]
+pub fn column(native: &Column, decoder: Decoder) -> dbapi::Column {
+    let mut column = dbapi::Column::new(native.name_str(), type_code(native, decoder));
+    let length = i64::from(native.column_length());
+    column.internal_size = Some(length);
+    column.null_ok = Some(!native.flags().contains(ColumnFlags::NOT_NULL_FLAG));
+    if decoder == Decoder::Decimal {
+        // The server's length counts the sign and the point.
+        let scale = i64::from(native.decimals());
+        let signed = !native.flags().contains(ColumnFlags::UNSIGNED_FLAG);
+        column.precision = Some(length - i64::from(scale > 0) - i64::from(signed));
+        column.scale = Some(scale);
+    }
+    column
 }
 
 /// The DB-API type code of a column: the MySQL type name and its family.

@@ -259,6 +259,9 @@ fn tls_modes_encrypt_and_verify() {
     )));
     // The server's certificate does not name this host: verify-full refuses, verify-ca does not.
     let other_host = base.replace("127.0.0.1", "127.0.0.2");
+    assert!(ssl_in_use(&format!(
+        "{other_host}?sslmode=verify-ca&sslrootcert={root}"
+    )));
     let err = Postgres::from_dsn(&format!(
         "{other_host}?sslmode=verify-full&sslrootcert={root}"
     ))

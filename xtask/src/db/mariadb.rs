@@ -86,7 +86,7 @@ pub fn up() -> Result<Vec<(&'static str, String)>, String> {
         format!("--datadir={}", data.display()),
         format!("--socket={}", socket.display()),
         format!("--port={port}"),
-        "--bind-address=127.0.0.1".to_owned(),
+        "--bind-address=127.0.0.1,127.0.0.2".to_owned(),
         format!("--pid-file={}", pid_file.display()),
         format!("--log-error={}", log.display()),
         format!("--user={os_user}"),

@@ -120,7 +120,7 @@ pub fn up() -> Result<Vec<(&'static str, String)>, String> {
     let (ca, cert, key) = make_certificates(&dir, root.then_some("postgres"))?;
     let port = free_port()?;
     let options = format!(
-        "-c listen_addresses=127.0.0.1 -p {port} -k {} -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+        "-c listen_addresses=127.0.0.1,127.0.0.2 -p {port} -k {} -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
         dir.display(),
         cert.display(),
         key.display()
