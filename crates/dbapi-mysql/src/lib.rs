@@ -50,6 +50,8 @@ mod socket;
 
 pub use connection::MysqlConnection;
 pub use cursor::MysqlCursor;
+/// How far `reset_session` goes: see [`Mysql::reset_level`].
+pub use dbapi::ResetLevel;
 pub use error_mapping::from_mysql;
 pub use module::{Mysql, RowCount};
 pub use mysql;

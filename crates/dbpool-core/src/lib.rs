@@ -108,3 +108,7 @@ pub use dbapi_sqlite as sqlite;
 /// The PostgreSQL adapter (feature `postgres`).
 #[cfg(feature = "postgres")]
 pub use dbapi_postgres as postgres;
+
+/// The MySQL / MariaDB adapter (feature `mysql`).
+#[cfg(feature = "mysql")]
+pub use dbapi_mysql as mysql;

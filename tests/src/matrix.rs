@@ -1,0 +1,398 @@
+//! The pool behaviour matrix, written once over [`Backend`]: every claim about the pool,
+//! counted on the server side. [`pool_matrix!`](crate::pool_matrix) instantiates it as
+//! `#[test]`s for one backend.
+
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use dbapi::{params, Connection, Cursor, ErrorKind, Value};
+use dbpool_core::{AsyncPool, CloseReason, Pool, PoolError};
+
+use crate::{assert_returns_immediately, scalar, Backend, PATIENCE};
+
+/// A tag unique to this test process.
+#[must_use]
+pub fn unique(name: &str) -> String {
+    format!("{name}-{}", std::process::id())
+}
+
+/// Under 32 threads the server never sees more than `max_size` connections of the pool, and
+/// the pool's own count matches the server's.
+pub fn max_size_is_honoured_on_the_server_under_32_threads<B: Backend>() {
+    let tag = unique("mx-max-size");
+    let pool = Pool::builder(B::module(&tag))
+        .max_size(4)
+        .build()
+        .expect("pool");
+    let start = Arc::new(Barrier::new(32));
+    let handles: Vec<_> = (0..32)
+        .map(|_| {
+            let (pool, start, tag) = (pool.clone(), Arc::clone(&start), tag.clone());
+            thread::spawn(move || {
+                start.wait();
+                let mut most = 0;
+                for _ in 0..25 {
+                    let mut conn = pool.get().expect("get");
+                    most = most.max(B::sessions(&mut *conn, &tag));
+                }
+                most
+            })
+        })
+        .collect();
+    let most = handles
+        .into_iter()
+        .map(|h| h.join().expect("worker"))
+        .max()
+        .unwrap_or(0);
+    assert!(
+        most <= 4,
+        "the server saw {most} connections from a pool of 4"
+    );
+    assert!(most >= 1);
+    let mut obs = B::observer();
+    assert_eq!(pool.size() as i64, B::sessions(&mut obs, &tag));
+}
+
+/// A returned connection comes back to the next user (the same server session), with the
+/// last user's uncommitted work rolled back.
+pub fn connections_are_reused_and_clean_after_put<B: Backend>() {
+    let tag = unique("mx-reuse");
+    let pool = Pool::builder(B::module(&tag))
+        .max_size(1)
+        .build()
+        .expect("pool");
+    let table = format!("matrix_reuse_{}", std::process::id());
+    let id = {
+        let mut conn = pool.get().expect("get");
+        conn.execute(&format!("CREATE TABLE {table} (x int)"), &params![])
+            .expect("create");
+        conn.commit().expect("commit");
+        for i in 0..10 {
+            conn.execute(&format!("INSERT INTO {table} VALUES ({i})"), &params![])
+                .expect("insert");
+        }
+        assert_eq!(conn.in_transaction(), Some(true));
+        B::session_id(&mut *conn)
+    };
+    let mut conn = pool.get().expect("again");
+    assert_eq!(conn.in_transaction(), Some(false), "returned clean");
+    assert_eq!(B::session_id(&mut *conn), id, "the same session came back");
+    let count = scalar(
+        &mut *conn,
+        &format!("SELECT count(*) FROM {table}"),
+        &params![],
+    );
+    assert_eq!(count, 0, "uncommitted inserts were rolled back on return");
+    conn.execute(&format!("DROP TABLE {table}"), &params![])
+        .expect("drop");
+    conn.commit().expect("commit");
+    assert_eq!(pool.stats().created, 1);
+}
+
+/// A session ended by the server while idle in the pool fails its next use as a disconnect,
+/// is evicted, and the next `get()` works; with validation on checkout the user never sees it.
+pub fn a_session_killed_while_idle_is_evicted<B: Backend>() {
+    let tag = unique("mx-kill-idle");
+    let pool = Pool::builder(B::module(&tag))
+        .max_size(2)
+        .build()
+        .expect("pool");
+    let id = B::session_id(&mut *pool.get().expect("get"));
+    let mut obs = B::observer();
+    B::kill(&mut obs, id);
+    {
+        // The pool cannot know before using it; the first use fails as a disconnect...
+        let mut conn = pool.get().expect("get the dead one");
+        let err = conn
+            .execute("SELECT 1", &params![])
+            .expect_err("dead session");
+        assert!(err.is_disconnect(), "{err}");
+        assert_eq!(err.kind(), ErrorKind::Operational);
+    }
+    // ...which evicts it, and the next get() works.
+    assert_eq!(pool.stats().closed(CloseReason::Broken), 1);
+    let mut conn = pool.get().expect("a new connection");
+    assert_ne!(B::session_id(&mut *conn), id);
+    drop(conn);
+
+    // With validation on checkout, the dead connection is replaced before the user sees it.
+    let validated = Pool::builder(B::module(&tag))
+        .max_size(1)
+        .test_on_checkout(Duration::ZERO)
+        .build()
+        .expect("pool");
+    let id = B::session_id(&mut *validated.get().expect("get"));
+    B::kill(&mut obs, id);
+    let mut conn = validated.get().expect("replaced transparently");
+    assert_ne!(B::session_id(&mut *conn), id);
+}
+
+/// A session ended by the server while checked out fails as a disconnect, its slot is
+/// freed, and the server holds exactly the one replacement afterwards.
+pub fn a_session_killed_while_checked_out_is_evicted<B: Backend>() {
+    let tag = unique("mx-kill-out");
+    let pool = Pool::builder(B::module(&tag))
+        .max_size(1)
+        .build()
+        .expect("pool");
+    let mut obs = B::observer();
+    let old_id;
+    {
+        let mut conn = pool.get().expect("get");
+        old_id = B::session_id(&mut *conn);
+        B::kill(&mut obs, old_id);
+        let mut cur = conn.cursor().expect("cursor");
+        let err = cur.execute("SELECT 1", &params![]).expect_err("killed");
+        assert!(err.is_disconnect(), "{err}");
+    }
+    assert_eq!(pool.stats().closed(CloseReason::Broken), 1);
+    assert_eq!(pool.size(), 0, "no slot leaked");
+    let mut conn = pool.get().expect("next get works");
+    assert_ne!(B::session_id(&mut *conn), old_id);
+    assert_eq!(B::sessions(&mut obs, &tag), 1);
+}
+
+/// A wrong password is the server's authentication error at once (no retrying until the
+/// wait timeout), with the password redacted.
+pub fn a_wrong_password_fails_at_once_with_an_authentication_error<B: Backend>() {
+    let pool = Pool::builder(B::with_password("NotThePassword99"))
+        .connect_timeout(Duration::from_secs(30))
+        .wait_timeout(Duration::from_secs(30))
+        .build()
+        .expect("pool");
+    let err = pool.get().expect_err("wrong password");
+    match &err {
+        PoolError::Connect { source, .. } => B::assert_authentication_error(source),
+        other => panic!("expected an authentication error, got {other}"),
+    }
+    assert!(!err.to_string().contains("NotThePassword99"), "{err}");
+    assert!(err.to_string().contains("***"), "{err}");
+    assert_eq!(pool.size(), 0);
+}
+
+/// Nothing listening: a clear Operational connect error, well within the connect timeout.
+pub fn a_closed_port_fails_within_connect_timeout<B: Backend>() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    }; // closed again: nothing listens there now
+    let timeout = Duration::from_secs(5);
+    let pool = Pool::builder(B::at_port(port))
+        .connect_timeout(timeout)
+        .build()
+        .expect("pool");
+    let started = Instant::now();
+    let err = pool.get().expect_err("nothing listens");
+    assert!(started.elapsed() < timeout, "took {:?}", started.elapsed());
+    assert!(
+        matches!(&err, PoolError::Connect { source, .. } if source.kind() == ErrorKind::Operational),
+        "{err}"
+    );
+    assert_eq!(pool.size(), 0);
+}
+
+/// A listener that accepts and never answers: `ConnectTimeout`. The late attempt keeps its
+/// slot (so the server never sees more than `max_size`) until it ends: by the driver's own
+/// handshake timeout where it has one, or else when the listener hangs up.
+pub fn a_silent_listener_gives_connect_timeout<B: Backend>() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (hang_up, hung_up) = std::sync::mpsc::channel::<()>();
+    // Accept one connection and never answer it, until told to hang up.
+    let silent = thread::spawn(move || {
+        let held = listener.accept();
+        let _ = hung_up.recv();
+        drop(held);
+    });
+    let pool = Pool::builder(B::at_port(port))
+        .max_size(1)
+        .connect_timeout(Duration::from_millis(500))
+        .build()
+        .expect("pool");
+    let err = pool.get().expect_err("never answers");
+    assert!(err.is_connect_timeout(), "{err}");
+    let slot_freed = || {
+        let deadline = Instant::now() + PATIENCE;
+        while pool.size() > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the late connect never gave its slot back"
+            );
+            thread::yield_now();
+        }
+    };
+    if B::BOUNDED_HANDSHAKE {
+        slot_freed();
+    }
+    hang_up.send(()).expect("the listener is waiting");
+    silent.join().expect("listener");
+    slot_freed();
+    assert_eq!(pool.stats().in_use, 0);
+}
+
+/// The seed's `test_returns_immediately`: a slow query through [`AsyncPool`] leaves the
+/// executor free, under whatever executor `block_on` is.
+pub fn returns_immediately<B: Backend>(block_on: impl FnOnce(&AsyncPool<B::Module>) -> Value) {
+    let pool = AsyncPool::new(
+        Pool::builder(B::module(&unique("mx-async")))
+            .max_size(2)
+            .build()
+            .expect("pool"),
+    );
+    assert_eq!(block_on(&pool), Value::Int(42));
+}
+
+/// The slow query of [`returns_immediately`], awaited.
+pub async fn slow_42<B: Backend>(pool: &AsyncPool<B::Module>) -> Value {
+    assert_returns_immediately(pool, B::SLOW_42).await
+}
+
+/// The sync and async front-ends share one pool: a connection returned by one is reused by
+/// the other.
+pub fn async_and_sync_share_one_pool_on_the_server<B: Backend>() {
+    let pool = AsyncPool::new(
+        Pool::builder(B::module(&unique("mx-async-shared")))
+            .max_size(2)
+            .build()
+            .expect("pool"),
+    );
+    let sync_id = B::session_id(&mut *pool.pool().get().expect("sync get"));
+    let async_id = futures::executor::block_on(async {
+        let mut conn = pool.get().await.expect("async get");
+        conn.query_one(B::SESSION_ID, params![])
+            .await
+            .expect("session id")
+            .expect("row")
+            .get::<i64>(0)
+            .expect("int")
+    });
+    assert_eq!(
+        sync_id, async_id,
+        "the idle connection was reused across front-ends"
+    );
+}
+
+/// The server restarted under 16 threads: every failure is a clear Operational error, every
+/// thread recovers by itself, and no slot or server connection leaks. Run it in a test
+/// binary of its own, so no other test sees the server go down.
+pub fn the_pool_recovers_by_itself_from_a_server_restart<B: Backend>() {
+    let tag = unique("mx-restart");
+    let max_size = 4;
+    let pool = Pool::builder(B::module(&tag))
+        .max_size(max_size)
+        .connect_timeout(Duration::from_secs(5))
+        .wait_timeout(Duration::from_secs(30))
+        .build()
+        .expect("pool");
+    let threads = 16;
+    let started = Arc::new(Barrier::new(threads + 1));
+    let restarted = Arc::new(AtomicBool::new(false));
+    let recovered = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (pool, started) = (pool.clone(), Arc::clone(&started));
+            let (restarted, recovered) = (Arc::clone(&restarted), Arc::clone(&recovered));
+            thread::spawn(move || {
+                let mut successes_after = 0;
+                let mut failures = 0;
+                let mut first = true;
+                let deadline = Instant::now() + PATIENCE * 2;
+                while successes_after < 20 {
+                    assert!(Instant::now() < deadline, "never recovered");
+                    let result = pool
+                        .get()
+                        .map_err(dbapi::Error::from)
+                        .and_then(|mut conn| conn.execute("SELECT 1", &params![]).map(|_| ()));
+                    if first {
+                        first = false;
+                        started.wait();
+                    }
+                    match result {
+                        Ok(()) if restarted.load(SeqCst) => successes_after += 1,
+                        Ok(()) => {}
+                        Err(err) => {
+                            failures += 1;
+                            assert_eq!(
+                                err.kind(),
+                                ErrorKind::Operational,
+                                "every failure is a clear Operational error: {err}"
+                            );
+                        }
+                    }
+                }
+                recovered.fetch_add(1, SeqCst);
+                failures
+            })
+        })
+        .collect();
+    started.wait();
+    B::restart();
+    restarted.store(true, SeqCst);
+    let failures: usize = handles.into_iter().map(|h| h.join().expect("worker")).sum();
+    assert_eq!(recovered.load(SeqCst), threads);
+    let mut obs = B::observer();
+    let on_server = B::sessions(&mut obs, &tag);
+    assert!(
+        on_server <= max_size as i64,
+        "{on_server} connections on the server"
+    );
+    assert_eq!(
+        on_server,
+        pool.size() as i64,
+        "the pool counts what the server has"
+    );
+    assert_eq!(pool.waiting(), 0);
+    let stats = pool.stats();
+    assert_eq!(stats.in_use, 0, "no slot leaked: {stats:?}");
+    eprintln!("restart: {failures} calls failed cleanly, stats {stats:?}");
+}
+
+/// Instantiates the matrix for one backend as `#[test]`s, ignored under plain `cargo test`
+/// with the given reason (`cargo xtask test` runs them with `--include-ignored`). The
+/// restart scenario is left out: it belongs in a test binary of its own.
+#[macro_export]
+macro_rules! pool_matrix {
+    ($backend:ty, $needs:literal) => {
+        $crate::pool_matrix!(@tests $backend, $needs;
+            max_size_is_honoured_on_the_server_under_32_threads,
+            connections_are_reused_and_clean_after_put,
+            a_session_killed_while_idle_is_evicted,
+            a_session_killed_while_checked_out_is_evicted,
+            a_wrong_password_fails_at_once_with_an_authentication_error,
+            a_closed_port_fails_within_connect_timeout,
+            a_silent_listener_gives_connect_timeout,
+            async_and_sync_share_one_pool_on_the_server,
+        );
+
+        #[test]
+        #[ignore = $needs]
+        fn returns_immediately_under_tokio_current_thread() {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime");
+            $crate::matrix::returns_immediately::<$backend>(|pool| {
+                runtime.block_on($crate::matrix::slow_42::<$backend>(pool))
+            });
+        }
+
+        #[test]
+        #[ignore = $needs]
+        fn returns_immediately_under_futures_executor() {
+            $crate::matrix::returns_immediately::<$backend>(|pool| {
+                futures::executor::block_on($crate::matrix::slow_42::<$backend>(pool))
+            });
+        }
+    };
+    (@tests $backend:ty, $needs:literal; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            #[ignore = $needs]
+            fn $name() {
+                $crate::matrix::$name::<$backend>();
+            }
+        )*
+    };
+}

@@ -1,0 +1,138 @@
+//! The PostgreSQL server of `cargo xtask test`: connections told apart by
+//! `application_name`, ended with `pg_terminate_backend`, restarted with `pg_ctl`.
+
+use std::process::Command;
+use std::time::Instant;
+
+use dbapi::{params, Connection, Error, ErrorKind, Module};
+use dbapi_postgres::{PgConnection, Postgres};
+
+use crate::{env, scalar, Backend, PATIENCE};
+
+/// The PostgreSQL backend of the matrix.
+#[derive(Debug, Clone, Copy)]
+pub struct Pg;
+
+/// The test role's URL (`DBPOOL_PG_URL`).
+///
+/// # Panics
+/// When the variable is missing: the test must fail, not pass, without its server.
+#[must_use]
+pub fn pg_url() -> String {
+    env("DBPOOL_PG_URL")
+}
+
+/// A superuser connection (`DBPOOL_PG_ADMIN_URL`), autocommitting.
+///
+/// # Panics
+/// When the server cannot be reached.
+#[must_use]
+pub fn pg_admin() -> PgConnection {
+    let mut conn = Postgres::from_dsn(&env("DBPOOL_PG_ADMIN_URL"))
+        .expect("valid admin DSN")
+        .connect()
+        .expect("admin connects");
+    conn.set_autocommit(true).expect("autocommit");
+    conn
+}
+
+fn test_params() -> dbapi::ConnectParams {
+    dbapi::ConnectParams::parse(&pg_url()).expect("DBPOOL_PG_URL is a valid DSN")
+}
+
+impl Backend for Pg {
+    type Module = Postgres;
+
+    fn module(tag: &str) -> Postgres {
+        Postgres::from_dsn(&pg_url())
+            .expect("DBPOOL_PG_URL is a valid DSN")
+            .application_name(tag)
+    }
+
+    fn observer() -> PgConnection {
+        let mut conn = Self::module("dbpool-observer")
+            .connect()
+            .expect("observer connects");
+        conn.set_autocommit(true).expect("autocommit");
+        conn
+    }
+
+    fn sessions<C: Connection>(conn: &mut C, tag: &str) -> i64 {
+        scalar(
+            conn,
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+            &params![tag],
+        )
+    }
+
+    fn session_id<C: Connection>(conn: &mut C) -> i64 {
+        scalar(conn, Self::SESSION_ID, &params![])
+    }
+
+    fn kill<C: Connection>(observer: &mut C, id: i64) {
+        scalar(
+            observer,
+            "SELECT count(*) FROM (SELECT pg_terminate_backend($1::int4)) t",
+            &params![id],
+        );
+        let deadline = Instant::now() + PATIENCE;
+        while scalar(
+            observer,
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int4",
+            &params![id],
+        ) > 0
+        {
+            assert!(Instant::now() < deadline, "backend {id} did not go away");
+            std::thread::yield_now();
+        }
+    }
+
+    fn with_password(password: &str) -> Postgres {
+        let params = test_params();
+        let dsn = format!(
+            "postgres://{}:{password}@{}:{}/{}",
+            params.user().expect("user"),
+            params.host().expect("host"),
+            params.port().expect("port"),
+            params.database().expect("db"),
+        );
+        Postgres::from_dsn(&dsn).expect("dsn")
+    }
+
+    fn assert_authentication_error(err: &Error) {
+        assert_eq!(err.sqlstate(), Some("28P01"), "{err}");
+        assert_eq!(err.kind(), ErrorKind::Operational);
+    }
+
+    fn at_port(port: u16) -> Postgres {
+        Postgres::from_dsn(&format!("postgres://nobody:x@127.0.0.1:{port}/db")).expect("dsn")
+    }
+
+    /// `pg_ctl restart -m fast`, which waits until the server accepts connections again, as
+    /// the user that owns its data directory.
+    fn restart() {
+        let pg_ctl = format!("{}/pg_ctl", env("DBPOOL_PG_BIN"));
+        let runas = std::env::var("DBPOOL_PG_RUNAS").unwrap_or_default();
+        let mut cmd = if runas.is_empty() {
+            Command::new(&pg_ctl)
+        } else {
+            let mut cmd = Command::new("runuser");
+            cmd.args(["-u", &runas, "--", &pg_ctl]).current_dir("/");
+            cmd
+        };
+        let status = cmd
+            .args(["-D", &env("DBPOOL_PG_DATA"), "-m", "fast", "-w", "restart"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("run pg_ctl");
+        assert!(status.success(), "pg_ctl restart failed: {status}");
+    }
+
+    // The `postgres` crate applies `connect_timeout` to the TCP connect only; the startup
+    // exchange runs inside its private runtime, out of the adapter's reach.
+    const BOUNDED_HANDSHAKE: bool = false;
+
+    const SLOW_42: &'static str = "SELECT 42::int8 FROM pg_sleep(0.5)";
+
+    const SESSION_ID: &'static str = "SELECT pg_backend_pid()::int8";
+}

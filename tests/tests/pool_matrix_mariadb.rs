@@ -1,0 +1,99 @@
+//! The pool behaviour matrix on a real MariaDB server (see `dbpool_tests::matrix`), and what
+//! a MySQL session carries that the full reset level must clear.
+
+use dbapi::{params, Connection, Cursor, ErrorKind, Value};
+use dbapi_mysql::ResetLevel;
+use dbpool_core::{Cleanup, Pool};
+use dbpool_tests::matrix::unique;
+use dbpool_tests::{my_admin, scalar, Backend, MariaDb};
+
+dbpool_tests::pool_matrix!(MariaDb, "needs MariaDB: cargo xtask test");
+
+#[test]
+#[ignore = "needs MariaDB: cargo xtask test"]
+fn a_full_reset_hides_everything_the_last_user_left() {
+    let tag = unique("mx-reset");
+    let table = format!("mx_reset_{}", std::process::id());
+    let mut admin = my_admin();
+    admin
+        .execute(
+            &format!("CREATE OR REPLACE TABLE {table} (x int)"),
+            &params![],
+        )
+        .expect("create");
+    let pool = Pool::builder(MariaDb::module(&tag).reset_level(ResetLevel::Full))
+        .max_size(1)
+        .cleanup(Cleanup::Reset)
+        .build()
+        .expect("pool");
+    let id = {
+        let mut conn = pool.get().expect("first user");
+        for sql in [
+            "SET @left_behind = 'x'".to_owned(),
+            "SET SESSION sql_mode = 'ANSI_QUOTES'".to_owned(),
+            "SET SESSION wait_timeout = 77".to_owned(),
+            "CREATE TEMPORARY TABLE left_temp (x int)".to_owned(),
+            "SELECT GET_LOCK('dbpool_left_lock', 0)".to_owned(),
+            format!("INSERT INTO {table} VALUES (1)"),
+        ] {
+            conn.execute(&sql, &params![])
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        assert_eq!(conn.in_transaction(), Some(true));
+        MariaDb::session_id(&mut *conn)
+    };
+    let mut conn = pool.get().expect("next user");
+    assert_eq!(
+        conn.in_transaction(),
+        Some(false),
+        "no transaction left open"
+    );
+    assert_eq!(MariaDb::session_id(&mut *conn), id, "the same connection");
+    let mut cur = conn.cursor().expect("cursor");
+    cur.execute(
+        &format!(
+            "SELECT CAST(@left_behind AS CHAR) IS NULL, \
+             @@session.sql_mode = @@global.sql_mode, \
+             @@session.wait_timeout = @@global.wait_timeout, \
+             IS_USED_LOCK('dbpool_left_lock') IS NULL, \
+             (SELECT COUNT(*) FROM {table})"
+        ),
+        &params![],
+    )
+    .expect("inspect the session");
+    let row = cur.fetchone().expect("fetch").expect("row");
+    assert_eq!(row[0], Value::Int(1), "user variable");
+    assert_eq!(row[1], Value::Int(1), "sql_mode");
+    assert_eq!(row[2], Value::Int(1), "wait_timeout");
+    assert_eq!(row[3], Value::Int(1), "GET_LOCK");
+    assert_eq!(row[4], Value::Int(0), "the open transaction's insert");
+    let err = cur
+        .execute("SELECT * FROM left_temp", &params![])
+        .expect_err("the temporary table is gone");
+    assert_eq!(err.native_code(), Some(1146), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Programming);
+    drop(cur);
+    drop(conn);
+    drop(pool);
+    admin
+        .execute(&format!("DROP TABLE {table}"), &params![])
+        .expect("drop");
+}
+
+#[test]
+#[ignore = "needs MariaDB: cargo xtask test"]
+fn the_rollback_level_keeps_the_session() {
+    let tag = unique("mx-rollback");
+    let pool = Pool::builder(MariaDb::module(&tag).reset_level(ResetLevel::Rollback))
+        .max_size(1)
+        .cleanup(Cleanup::Reset)
+        .build()
+        .expect("pool");
+    pool.get()
+        .expect("get")
+        .execute("SET @kept = 7", &params![])
+        .expect("set");
+    let mut conn = pool.get().expect("get");
+    assert_eq!(scalar(&mut *conn, "SELECT @kept", &params![]), 7);
+    assert_eq!(conn.in_transaction(), Some(true), "the SELECT opened one");
+}
