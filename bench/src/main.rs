@@ -5,7 +5,7 @@
 //! fixed-time runs with get-latency percentiles and one table of ratios across pools, which
 //! criterion's one-function-at-a-time model does not give.
 //!
-//! Usage: `dbpool-bench [--quick] [--out DIR] [--only w1,w2,w3,w4]`. PostgreSQL workloads run when
+//! Usage: `dbpool-bench [--quick] [--out DIR] [--only w1,w2,w3,w4]`. PostgreSQL and MariaDB workloads run when
 //! `DBPOOL_PG_URL` is set (`cargo xtask bench` starts the server and sets it).
 
 mod histogram;
@@ -127,7 +127,32 @@ fn main() {
         None => md.push_str("### W4/W5 — PostgreSQL\n\nSkipped: DBPOOL_PG_URL is not set (run `cargo xtask bench`).\n\n"),
     }
 
-    let targets = report::targets(&w1, &w2, &w3, w4.as_deref());
+    let w4_maria = std::env::var("DBPOOL_MY_URL")
+        .ok()
+        .filter(|_| wanted("w4"))
+        .map(|url| {
+            eprintln!("W4/W5: MariaDB…");
+            workloads::w4_mariadb(effort, &url)
+        });
+    match &w4_maria {
+        Some(w4) => report::multi_table(
+            &mut md,
+            "W4/W5 — get + SELECT 1 + return on MariaDB (loopback TCP)",
+            w4,
+            R2D2_CHECK,
+        ),
+        None => md.push_str("### W4/W5 — MariaDB\n\nSkipped: DBPOOL_MY_URL is not set (run `cargo xtask bench`).\n\n"),
+    }
+
+    let targets = report::targets(
+        &w1,
+        &w2,
+        &w3,
+        &[
+            ("PostgreSQL", w4.as_deref()),
+            ("MariaDB", w4_maria.as_deref()),
+        ],
+    );
     report::targets_table(&mut md, &targets);
 
     if let Err(err) = std::fs::create_dir_all(&out_dir) {

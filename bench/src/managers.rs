@@ -1,5 +1,7 @@
 //! r2d2 managers for the real drivers, written here (a few lines each) so r2d2 runs on
-//! exactly the same rusqlite and postgres versions as dbpool.
+//! exactly the same rusqlite, postgres and mysql versions as dbpool.
+
+use dbapi_mysql::mysql;
 
 /// r2d2 over an in-memory rusqlite database.
 pub struct SqliteManager;
@@ -32,5 +34,22 @@ impl r2d2::ManageConnection for PostgresManager {
     }
     fn has_broken(&self, client: &mut postgres::Client) -> bool {
         client.is_closed()
+    }
+}
+
+/// r2d2 over the mysql crate, validating with `COM_PING` as r2d2_mysql does.
+pub struct MysqlManager(pub mysql::Opts);
+
+impl r2d2::ManageConnection for MysqlManager {
+    type Connection = mysql::Conn;
+    type Error = mysql::Error;
+    fn connect(&self) -> Result<mysql::Conn, mysql::Error> {
+        mysql::Conn::new(self.0.clone())
+    }
+    fn is_valid(&self, conn: &mut mysql::Conn) -> Result<(), mysql::Error> {
+        conn.ping()
+    }
+    fn has_broken(&self, _: &mut mysql::Conn) -> bool {
+        false
     }
 }

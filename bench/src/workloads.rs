@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use crossbeam_queue::ArrayQueue;
 use dbapi::{params, Connection, Cursor, Module};
+use dbapi_mysql::{mysql, mysql::prelude::Queryable, Mysql};
 use dbapi_postgres::Postgres;
 use dbapi_sqlite::Sqlite;
 use dbpool_core::{AsyncPool, Fairness, Pool};
 
-use crate::managers::{PostgresManager, SqliteManager};
+use crate::managers::{MysqlManager, PostgresManager, SqliteManager};
 use crate::measure::{contended, interleaved, timed, Contended, Round};
 use crate::noop::{NoopConnection, NoopManager, NoopModule};
 
@@ -245,26 +246,66 @@ pub fn w3_sqlite(effort: Effort) -> Vec<Single> {
     singles(interleaved(rounds, n, contenders))
 }
 
-fn pg_select_one<C: Connection>(conn: &mut C) {
+fn select_one<C: Connection>(conn: &mut C) {
     let mut cur = conn.cursor().expect("cursor");
     cur.execute("SELECT 1", &params![]).expect("select");
     std::hint::black_box(cur.fetchone().expect("fetch"));
 }
 
-/// W4 (and W5): get + `SELECT 1` + return on PostgreSQL, 1 and 16 threads.
+/// W4 (and W5) on PostgreSQL.
 pub fn w4_postgres(effort: Effort, url: &str) -> Vec<Multi> {
     let module = Postgres::from_dsn(url)
         .expect("DBPOOL_PG_URL")
-        .application_name("dbpool-bench")
-        .autocommit(true);
-    let transactional = Postgres::from_dsn(url)
-        .expect("DBPOOL_PG_URL")
         .application_name("dbpool-bench");
     let r2d2_config: postgres::Config = url.parse().expect("postgres url");
+    w4_server(
+        effort,
+        module.clone().autocommit(true),
+        module,
+        || PostgresManager(r2d2_config.clone()),
+        |c| {
+            std::hint::black_box(c.query_one("SELECT 1", &[]).expect("select"));
+        },
+    )
+}
+
+/// W4 (and W5) on MariaDB, r2d2 over the same `mysql` crate version as the adapter.
+pub fn w4_mariadb(effort: Effort, url: &str) -> Vec<Multi> {
+    let module = Mysql::from_dsn(url)
+        .expect("DBPOOL_MY_URL")
+        .program_name("dbpool-bench");
+    let opts = mysql::Opts::from_url(url).expect("mysql url");
+    w4_server(
+        effort,
+        module.clone().autocommit(true),
+        module,
+        || MysqlManager(opts.clone()),
+        |c| {
+            let one: Option<i64> = c.query_first("SELECT 1").expect("select");
+            std::hint::black_box(one);
+        },
+    )
+}
+
+/// W4 (and W5): get + `SELECT 1` + return on a server, 1 and 16 threads: dbpool with
+/// autocommit (`autocommit`) and with DB-API transactions (`transactional`), r2d2 over
+/// the bare driver (`manager`, querying with `r2d2_select`), a connection per request, and
+/// the async front-end.
+fn w4_server<M, R>(
+    effort: Effort,
+    autocommit: M,
+    transactional: M,
+    manager: impl Fn() -> R,
+    r2d2_select: fn(&mut R::Connection),
+) -> Vec<Multi>
+where
+    M: Module + Clone,
+    R: r2d2::ManageConnection,
+{
     let mut out = Vec::new();
     for threads in [1, 16] {
         let max_size = threads.min(16);
-        let dbpool = Pool::builder(module.clone())
+        let dbpool = Pool::builder(autocommit.clone())
             .max_size(max_size)
             .test_on_checkout(Duration::from_millis(500))
             .build()
@@ -277,9 +318,7 @@ pub fn w4_postgres(effort: Effort, url: &str) -> Vec<Multi> {
                 threads,
                 effort.run,
                 || dbpool.get().expect("get"),
-                |c| {
-                    pg_select_one(&mut **c);
-                },
+                |c| select_one(&mut **c),
             ),
         });
         let dbapi_default = Pool::builder(transactional.clone())
@@ -287,23 +326,21 @@ pub fn w4_postgres(effort: Effort, url: &str) -> Vec<Multi> {
             .build()
             .expect("pool");
         out.push(Multi {
-            name: "dbpool (DB-API transactions: BEGIN … ROLLBACK)".into(),
+            name: "dbpool (DB-API transactions, rolled back on return)".into(),
             max_size,
             threads,
             result: contended(
                 threads,
                 effort.run,
                 || dbapi_default.get().expect("get"),
-                |c| {
-                    pg_select_one(&mut **c);
-                },
+                |c| select_one(&mut **c),
             ),
         });
         for (name, check) in [(R2D2_CHECK, true), (R2D2_NOCHECK, false)] {
             let pool = r2d2::Pool::builder()
                 .max_size(max_size as u32)
                 .test_on_check_out(check)
-                .build(PostgresManager(r2d2_config.clone()))
+                .build(manager())
                 .expect("r2d2");
             out.push(Multi {
                 name: name.into(),
@@ -313,9 +350,7 @@ pub fn w4_postgres(effort: Effort, url: &str) -> Vec<Multi> {
                     threads,
                     effort.run,
                     || pool.get().expect("get"),
-                    |c| {
-                        std::hint::black_box(c.query_one("SELECT 1", &[]).expect("select"));
-                    },
+                    |c| r2d2_select(c),
                 ),
             });
         }
@@ -326,12 +361,12 @@ pub fn w4_postgres(effort: Effort, url: &str) -> Vec<Multi> {
             result: contended(
                 threads,
                 effort.run,
-                || module.connect().expect("connect"),
-                pg_select_one,
+                || autocommit.connect().expect("connect"),
+                select_one,
             ),
         });
         let async_pool = AsyncPool::new(
-            Pool::builder(module.clone())
+            Pool::builder(autocommit.clone())
                 .max_size(max_size)
                 .build()
                 .expect("pool"),
