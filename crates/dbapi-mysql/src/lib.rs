@@ -32,7 +32,13 @@
 //!   MySQL-formatted text, which the server accepts back as a parameter.
 //! - Autocommit is off (the session runs with `autocommit=0`: the first statement opens a
 //!   transaction without a `BEGIN` round trip); `ping` is `COM_PING`; `reset_session` does
-//!   what [`dbapi::ResetLevel`] says (`Full`: `COM_RESET_CONNECTION`).
+//!   what [`dbapi::ResetLevel`] says (`Full`: `COM_RESET_CONNECTION`, which the `mysql`
+//!   crate replaces by `COM_CHANGE_USER` on servers without it).
+//! - `in_transaction` costs no round trip, so pools skip the rollback of a clean
+//!   connection. The `mysql` crate keeps the server's status flags private, so the adapter
+//!   tracks the transaction itself: any statement with autocommit off, or `BEGIN` / `START
+//!   TRANSACTION`, opens one; `COMMIT`, `ROLLBACK` and the DB-API calls end it. It errs on
+//!   the side of "open" (an extra `ROLLBACK`), never of "clean".
 //! - Pure Rust by default: the `mysql` crate's `minimal-rust` features (flate2's Rust back
 //!   end), no OpenSSL and no C compiler. TLS is rustls (with ring, as in `dbapi-postgres`)
 //!   behind this crate's `tls` feature, with libpq's `sslmode` meanings (see
