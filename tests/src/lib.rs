@@ -13,10 +13,12 @@ use dbpool_core::AsyncPool;
 mod backend;
 mod mariadb;
 pub mod matrix;
+mod odbc;
 mod postgres;
 
 pub use backend::Backend;
 pub use mariadb::{my_admin, my_url, MariaDb};
+pub use odbc::{pg_odbc_connection_string, PgOdbc};
 pub use postgres::{pg_admin, pg_url, Pg};
 
 /// How long a test waits for the server to reach a state before failing (never a sleep:

@@ -36,6 +36,36 @@ pub fn pg_admin() -> PgConnection {
     conn
 }
 
+/// Connections with `application_name` `tag`, counted in `pg_stat_activity` (through any
+/// adapter: the SQL has no parameter markers; tags are the tests' own words).
+pub(crate) fn sessions<C: Connection>(conn: &mut C, tag: &str) -> i64 {
+    assert!(!tag.contains('\''), "a tag is a plain word");
+    scalar(
+        conn,
+        &format!("SELECT count(*) FROM pg_stat_activity WHERE application_name = '{tag}'"),
+        &params![],
+    )
+}
+
+/// Terminates backend `id` and waits until the server no longer lists it.
+pub(crate) fn terminate<C: Connection>(observer: &mut C, id: i64) {
+    scalar(
+        observer,
+        &format!("SELECT count(*) FROM (SELECT pg_terminate_backend({id})) t"),
+        &params![],
+    );
+    let deadline = Instant::now() + PATIENCE;
+    while scalar(
+        observer,
+        &format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {id}"),
+        &params![],
+    ) > 0
+    {
+        assert!(Instant::now() < deadline, "backend {id} did not go away");
+        std::thread::yield_now();
+    }
+}
+
 fn test_params() -> dbapi::ConnectParams {
     dbapi::ConnectParams::parse(&pg_url()).expect("DBPOOL_PG_URL is a valid DSN")
 }
@@ -58,11 +88,7 @@ impl Backend for Pg {
     }
 
     fn sessions<C: Connection>(conn: &mut C, tag: &str) -> i64 {
-        scalar(
-            conn,
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
-            &params![tag],
-        )
+        sessions(conn, tag)
     }
 
     fn session_id<C: Connection>(conn: &mut C) -> i64 {
@@ -70,21 +96,7 @@ impl Backend for Pg {
     }
 
     fn kill<C: Connection>(observer: &mut C, id: i64) {
-        scalar(
-            observer,
-            "SELECT count(*) FROM (SELECT pg_terminate_backend($1::int4)) t",
-            &params![id],
-        );
-        let deadline = Instant::now() + PATIENCE;
-        while scalar(
-            observer,
-            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int4",
-            &params![id],
-        ) > 0
-        {
-            assert!(Instant::now() < deadline, "backend {id} did not go away");
-            std::thread::yield_now();
-        }
+        terminate(observer, id);
     }
 
     fn with_password(password: &str) -> Postgres {

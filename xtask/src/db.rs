@@ -10,6 +10,7 @@
 
 mod certs;
 mod mariadb;
+mod odbc;
 mod postgres;
 
 use std::fs;
@@ -117,6 +118,20 @@ pub fn up() -> Result<(), String> {
     // Written now, so `down` finds PostgreSQL if MariaDB fails to start.
     fs::write(env_file(), text(&env)).map_err(|e| e.to_string())?;
     match mariadb::up() {
+        Ok(more) => env.extend(more),
+        Err(err) => {
+            let _ = down();
+            return Err(err);
+        }
+    }
+    fs::write(env_file(), text(&env)).map_err(|e| e.to_string())?;
+    let url = |key: &str| {
+        env.iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    match odbc::up(&url("DBPOOL_PG_URL"), &url("DBPOOL_MY_URL")) {
         Ok(more) => env.extend(more),
         Err(err) => {
             let _ = down();

@@ -20,6 +20,17 @@ pub struct Capabilities {
     pub exact_decimal: bool,
     /// `rowcount` after a `SELECT` is the number of rows (otherwise -1 is accepted).
     pub rowcount_after_select: bool,
+    /// Errors carry a SQLSTATE that tells their kind. A driver that reports every error
+    /// under one catch-all state (SQLite's ODBC driver: `HY000`) sets this to `false`, and
+    /// the error checks accept DatabaseError, still demanding an error.
+    pub classified_errors: bool,
+    /// The driver describes and converts columns by their declared type. SQLite's ODBC
+    /// driver describes `BLOB` and `DECIMAL` columns as `CHAR` and converts doubles through
+    /// 15-digit text; with `false`, the description check accepts STRING for the binary
+    /// column, decimal and float round trips compare what such a driver keeps (the value as
+    /// text, 15 significant digits), and the byte round trip is not run: bytes cannot come
+    /// back as bytes from a column described as text.
+    pub typed_columns: bool,
 }
 
 impl Default for Capabilities {
@@ -31,6 +42,8 @@ impl Default for Capabilities {
             named_params: false,
             exact_decimal: true,
             rowcount_after_select: true,
+            classified_errors: true,
+            typed_columns: true,
         }
     }
 }

@@ -112,3 +112,7 @@ pub use dbapi_postgres as postgres;
 /// The MySQL / MariaDB adapter (feature `mysql`).
 #[cfg(feature = "mysql")]
 pub use dbapi_mysql as mysql;
+
+/// The ODBC adapter (feature `odbc`).
+#[cfg(feature = "odbc")]
+pub use dbapi_odbc as odbc;
