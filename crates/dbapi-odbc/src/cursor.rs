@@ -8,7 +8,9 @@ use dbapi::{Column, Cursor, CursorState, Error, Params, Result, Row};
 use odbc_api::handles::StatementRef;
 use odbc_api::{Cursor as _, CursorImpl, ResultSetMetadata as _};
 
-use crate::fetch::{read_set, Failure};
+use odbc_api::buffers::ColumnarDynBuffer;
+
+use crate::fetch::{describe_set, read_batches, read_rows, Failure, MIN_BATCH_ROWS};
 use crate::params::to_odbc;
 use crate::OdbcConnection;
 
@@ -63,12 +65,13 @@ fn run(
     conn: &odbc_api::Connection<'static>,
     sql: &str,
     params: &[crate::params::Param],
+    batch_rows: usize,
 ) -> Result<Vec<Outcome>, Failure> {
     let mut outcomes = Vec::new();
     if params.is_empty() {
         let mut statement = conn.preallocate()?;
         if let Some(cursor) = statement.execute(sql, ())? {
-            read_all(cursor, &mut outcomes)?;
+            read_all(cursor, batch_rows, &mut outcomes)?;
         }
         if outcomes.is_empty() {
             outcomes.push(Outcome::Done(statement.row_count()?));
@@ -84,7 +87,7 @@ fn run(
         ))));
     }
     if let Some(cursor) = prepared.execute(params)? {
-        read_all(cursor, &mut outcomes)?;
+        read_all(cursor, batch_rows, &mut outcomes)?;
     }
     if outcomes.is_empty() {
         outcomes.push(Outcome::Done(prepared.row_count()?));
@@ -92,17 +95,33 @@ fn run(
     Ok(outcomes)
 }
 
-/// Reads every result set of a cursor, following `SQLMoreResults`. Results without
-/// columns (a procedure's status, a statement's count between result sets) are skipped.
+/// Reads every result set of a cursor, following `SQLMoreResults`, in batches of at least
+/// `batch_rows` rows where every column has a bounded size. Results without columns (a
+/// procedure's status, a statement's count between result sets) are skipped.
 fn read_all(
     mut cursor: CursorImpl<StatementRef<'_>>,
+    batch_rows: usize,
     outcomes: &mut Vec<Outcome>,
 ) -> Result<(), Failure> {
     loop {
-        let read = match cursor.num_result_cols() {
+        let shape = match cursor.num_result_cols() {
             Ok(0) => Ok(None),
-            Ok(_) => read_set(&mut cursor).map(Some),
+            Ok(_) => describe_set(&mut cursor).map(Some),
             Err(err) => Err(Failure::Driver(err)),
+        };
+        let read = match shape {
+            Ok(None) => Ok(None),
+            Ok(Some(shape)) => match shape.batch.clone() {
+                None => read_rows(&mut cursor, &shape).map(|rows| Some((shape.columns, rows))),
+                Some(descs) => {
+                    let buffer = ColumnarDynBuffer::try_from_descs(batch_rows, descs)?;
+                    let mut block = cursor.bind_buffer(buffer)?;
+                    let rows = read_batches(&mut block, &shape);
+                    cursor = block.unbind()?.0;
+                    rows.map(|rows| Some((shape.columns, rows)))
+                }
+            },
+            Err(failure) => Err(failure),
         };
         match read {
             Ok(Some((columns, rows))) => outcomes.push(Outcome::Rows(columns, rows)),
@@ -127,7 +146,8 @@ impl Cursor for OdbcCursor<'_> {
         self.pending.clear();
         let params = to_odbc(params)?;
         self.conn.before_statement();
-        let outcomes = run(self.conn.native()?, sql, &params);
+        let batch_rows = self.state.arraysize().max(MIN_BATCH_ROWS);
+        let outcomes = run(self.conn.native()?, sql, &params, batch_rows);
         let outcomes = outcomes.map_err(|failure| match failure {
             Failure::Driver(e) => self.conn.check(e),
             Failure::Decode(e) => e,

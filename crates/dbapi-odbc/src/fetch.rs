@@ -6,8 +6,9 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use dbapi::{Column, Error, Result, Row, TypeCode, TypeObject, Value};
+use odbc_api::buffers::{BufferDesc, ColumnarDynBuffer};
 use odbc_api::sys::{Date, Timestamp};
-use odbc_api::{Bit, Cursor, DataType, Nullability, Nullable, ResultSetMetadata};
+use odbc_api::{Bit, BlockCursor, Cursor, DataType, Nullability, Nullable, ResultSetMetadata};
 
 /// How a column's values are read and turned into [`Value`]s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +100,7 @@ fn type_name(data_type: DataType) -> Cow<'static, str> {
 fn describe(
     cursor: &mut impl ResultSetMetadata,
     index: u16,
-) -> Result<(Column, Reader), odbc_api::Error> {
+) -> Result<(Column, Reader, Option<BufferDesc>), odbc_api::Error> {
     let data_type = cursor.col_data_type(index)?;
     let reader = Reader::for_type(data_type);
     let mut column = Column::new(
@@ -121,7 +122,7 @@ fn describe(
         Nullability::NoNulls => Some(false),
         Nullability::Unknown => None,
     };
-    Ok((column, reader))
+    Ok((column, reader, buffer_desc(data_type, reader)))
 }
 
 /// Why reading failed.
@@ -138,29 +139,219 @@ impl From<odbc_api::Error> for Failure {
     }
 }
 
-/// Describes and reads every row of the cursor's current result set.
-pub(crate) fn read_set(
-    cursor: &mut impl Cursor,
-) -> Result<(Arc<[Column]>, VecDeque<Row>), Failure> {
+/// The longest value, in bytes, a column may declare and still be fetched in batches;
+/// longer or unbounded columns are read value by value, in pieces.
+const BATCH_MAX_BYTES: usize = 4096;
+
+/// The fewest rows fetched per round trip, whatever `arraysize` says (DB-API's default
+/// `arraysize` of 1 would make every row a round trip).
+pub(crate) const MIN_BATCH_ROWS: usize = 64;
+
+/// A result set's description, how to read each column, and — when every column has a
+/// bounded size — the buffers to fetch it in batches.
+pub(crate) struct SetShape {
+    pub(crate) columns: Arc<[Column]>,
+    readers: Vec<Reader>,
+    pub(crate) batch: Option<Vec<BufferDesc>>,
+}
+
+/// Describes the cursor's current result set.
+pub(crate) fn describe_set(cursor: &mut impl ResultSetMetadata) -> Result<SetShape, Failure> {
     let count = u16::try_from(cursor.num_result_cols()?).unwrap_or(0);
     let mut columns = Vec::with_capacity(usize::from(count));
     let mut readers = Vec::with_capacity(usize::from(count));
+    let mut batch = Some(Vec::with_capacity(usize::from(count)));
     for index in 1..=count {
-        let (column, reader) = describe(cursor, index)?;
+        let (column, reader, desc) = describe(cursor, index)?;
         columns.push(column);
         readers.push(reader);
+        match (desc, batch.as_mut()) {
+            (Some(desc), Some(descs)) => descs.push(desc),
+            _ => batch = None,
+        }
     }
-    let columns: Arc<[Column]> = columns.into();
+    Ok(SetShape {
+        columns: columns.into(),
+        readers,
+        batch,
+    })
+}
+
+/// The batch buffer for a column, when its values have a bounded size.
+fn buffer_desc(data_type: DataType, reader: Reader) -> Option<BufferDesc> {
+    let size = data_type.column_size().map(std::num::NonZeroUsize::get);
+    let nullable = true;
+    match reader {
+        Reader::Int => Some(BufferDesc::I64 { nullable }),
+        Reader::Float => Some(BufferDesc::F64 { nullable }),
+        // MariaDB Connector/ODBC 3.1 writes BIT arrays past their buffer: booleans are
+        // read value by value.
+        Reader::Bool => None,
+        Reader::Date => Some(BufferDesc::Date { nullable }),
+        Reader::Timestamp => Some(BufferDesc::Timestamp { nullable }),
+        // Digits, a sign and a point; times as text (`-838:59:59.999999`).
+        Reader::Decimal => size.map(|n| BufferDesc::Text { max_str_len: n + 2 }),
+        Reader::Time => Some(BufferDesc::Text { max_str_len: 32 }),
+        // Up to four UTF-8 bytes per character.
+        Reader::Text => size
+            .filter(|n| n * 4 <= BATCH_MAX_BYTES)
+            .map(|n| BufferDesc::Text { max_str_len: n * 4 }),
+        Reader::Bytes => size
+            .filter(|n| *n <= BATCH_MAX_BYTES)
+            .map(|n| BufferDesc::Binary { max_bytes: n }),
+    }
+}
+
+/// Reads every row of the current result set value by value (`SQLGetData`): long values
+/// arrive whole, in as many pieces as they take.
+pub(crate) fn read_rows(
+    cursor: &mut impl Cursor,
+    shape: &SetShape,
+) -> Result<VecDeque<Row>, Failure> {
+    let count = u16::try_from(shape.readers.len()).unwrap_or(u16::MAX);
     let mut rows = VecDeque::new();
     let mut buffer = Vec::new();
     while let Some(mut row) = cursor.next_row()? {
-        let mut values = Vec::with_capacity(readers.len());
-        for (index, reader) in (1..=count).zip(&readers) {
-            values.push(read_value(&mut row, index, *reader, &mut buffer, &columns)?);
+        let mut values = Vec::with_capacity(shape.readers.len());
+        for (index, reader) in (1..=count).zip(&shape.readers) {
+            values.push(read_value(
+                &mut row,
+                index,
+                *reader,
+                &mut buffer,
+                &shape.columns,
+            )?);
         }
-        rows.push_back(Row::new(Arc::clone(&columns), values).map_err(Failure::Decode)?);
+        rows.push_back(Row::new(Arc::clone(&shape.columns), values).map_err(Failure::Decode)?);
     }
-    Ok((columns, rows))
+    Ok(rows)
+}
+
+/// Reads every row of the current result set in batches of bound column buffers. A value
+/// longer than its column declared is an error naming the column, never a silent cut.
+pub(crate) fn read_batches<C: Cursor>(
+    block: &mut BlockCursor<C, ColumnarDynBuffer>,
+    shape: &SetShape,
+) -> Result<VecDeque<Row>, Failure> {
+    let mut rows = VecDeque::new();
+    loop {
+        let batch = match block.fetch_with_truncation_check(true) {
+            Ok(Some(batch)) => batch,
+            Ok(None) => return Ok(rows),
+            Err(odbc_api::Error::TooLargeValueForBuffer {
+                buffer_index,
+                indicator,
+            }) => {
+                let name = shape.columns.get(buffer_index).map_or("?", |c| &*c.name);
+                return Err(Failure::Decode(Error::data(format!(
+                    "column {name:?} holds a value of {} bytes, longer than the size its driver declared: the value was not cut; cast the column to a longer type",
+                    indicator.map_or_else(|| "unknown".to_owned(), |n| n.to_string())
+                ))));
+            }
+            Err(other) => return Err(Failure::Driver(other)),
+        };
+        let mut columns: Vec<Vec<Value>> = Vec::with_capacity(shape.readers.len());
+        for (index, reader) in shape.readers.iter().enumerate() {
+            columns.push(batch_values(
+                batch.column(index),
+                *reader,
+                &shape.columns[index],
+            )?);
+        }
+        for row in 0..batch.num_rows() {
+            let values = columns
+                .iter_mut()
+                .map(|c| std::mem::replace(&mut c[row], Value::Null))
+                .collect();
+            rows.push_back(Row::new(Arc::clone(&shape.columns), values).map_err(Failure::Decode)?);
+        }
+    }
+}
+
+/// One column of a fetched batch as values.
+fn batch_values(
+    slice: odbc_api::buffers::AnyColumnBufferSlice<'_>,
+    reader: Reader,
+    column: &Column,
+) -> Result<Vec<Value>, Failure> {
+    let wrong = || {
+        Failure::Decode(Error::new(
+            dbapi::ErrorKind::Internal,
+            format!(
+                "column {:?}: the batch buffer has an unexpected type",
+                column.name
+            ),
+        ))
+    };
+    let values = match reader {
+        Reader::Int => slice
+            .as_nullable_slice::<i64>()
+            .ok_or_else(wrong)?
+            .map(|v| v.map_or(Value::Null, |v| Value::Int(*v)))
+            .collect(),
+        Reader::Float => slice
+            .as_nullable_slice::<f64>()
+            .ok_or_else(wrong)?
+            .map(|v| v.map_or(Value::Null, |v| Value::Float(*v)))
+            .collect(),
+        Reader::Bool => return Err(wrong()),
+        Reader::Date => slice
+            .as_nullable_slice::<Date>()
+            .ok_or_else(wrong)?
+            .map(|v| v.map_or(Ok(Value::Null), |d| date_value(*d)))
+            .collect::<Result<_, _>>()?,
+        Reader::Timestamp => slice
+            .as_nullable_slice::<Timestamp>()
+            .ok_or_else(wrong)?
+            .map(|v| v.map_or(Ok(Value::Null), |t| timestamp_value(*t)))
+            .collect::<Result<_, _>>()?,
+        Reader::Bytes => slice
+            .as_binary()
+            .ok_or_else(wrong)?
+            .iter()
+            .map(|v| v.map_or(Value::Null, |b| Value::Bytes(b.to_vec())))
+            .collect(),
+        Reader::Text | Reader::Decimal | Reader::Time => slice
+            .as_text()
+            .ok_or_else(wrong)?
+            .iter()
+            .map(|v| v.map_or(Ok(Value::Null), |t| text_value(t, reader, column)))
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(values)
+}
+
+/// Text bytes as the reader's value.
+fn text_value(bytes: &[u8], reader: Reader, column: &Column) -> Result<Value, Failure> {
+    let s = String::from_utf8(bytes.to_vec()).map_err(|_| {
+        Failure::Decode(Error::data(format!(
+            "column {:?} holds text that is not UTF-8: set the driver's character set to UTF-8",
+            column.name
+        )))
+    })?;
+    Ok(match reader {
+        Reader::Decimal => Value::Decimal(s),
+        Reader::Time => parse_time(&s).unwrap_or(Value::Text(s)),
+        _ => Value::Text(s),
+    })
+}
+
+fn date_value(d: Date) -> Result<Value, Failure> {
+    Value::date(i32::from(d.year), narrow(d.month), narrow(d.day)).map_err(Failure::Decode)
+}
+
+fn timestamp_value(t: Timestamp) -> Result<Value, Failure> {
+    dbapi::Date::new(i32::from(t.year), narrow(t.month), narrow(t.day))
+        .and_then(|date| {
+            dbapi::Time::new(
+                narrow(t.hour),
+                narrow(t.minute),
+                narrow(t.second),
+                t.fraction,
+            )
+            .map(|time| Value::Timestamp(dbapi::Timestamp::new(date, time)))
+        })
+        .map_err(Failure::Decode)
 }
 
 fn read_value(
@@ -170,14 +361,6 @@ fn read_value(
     buffer: &mut Vec<u8>,
     columns: &[Column],
 ) -> Result<Value, Failure> {
-    let text = |buffer: &[u8]| -> Result<String, Failure> {
-        String::from_utf8(buffer.to_vec()).map_err(|_| {
-            Failure::Decode(Error::data(format!(
-                "column {:?} holds text that is not UTF-8: set the driver's character set to UTF-8",
-                columns[usize::from(index) - 1].name
-            )))
-        })
-    };
     Ok(match reader {
         Reader::Int => {
             let mut v = Nullable::<i64>::null();
@@ -198,29 +381,12 @@ fn read_value(
         Reader::Date => {
             let mut v = Nullable::<Date>::null();
             row.get_data(index, &mut v)?;
-            match v.into_opt() {
-                None => Value::Null,
-                Some(d) => Value::date(i32::from(d.year), narrow(d.month), narrow(d.day))
-                    .map_err(Failure::Decode)?,
-            }
+            v.into_opt().map_or(Ok(Value::Null), date_value)?
         }
         Reader::Timestamp => {
             let mut v = Nullable::<Timestamp>::null();
             row.get_data(index, &mut v)?;
-            match v.into_opt() {
-                None => Value::Null,
-                Some(t) => dbapi::Date::new(i32::from(t.year), narrow(t.month), narrow(t.day))
-                    .and_then(|date| {
-                        dbapi::Time::new(
-                            narrow(t.hour),
-                            narrow(t.minute),
-                            narrow(t.second),
-                            t.fraction,
-                        )
-                        .map(|time| Value::Timestamp(dbapi::Timestamp::new(date, time)))
-                    })
-                    .map_err(Failure::Decode)?,
-            }
+            v.into_opt().map_or(Ok(Value::Null), timestamp_value)?
         }
         Reader::Bytes => {
             buffer.clear();
@@ -232,15 +398,10 @@ fn read_value(
         }
         Reader::Text | Reader::Decimal | Reader::Time => {
             buffer.clear();
-            if !row.get_text(index, buffer)? {
-                Value::Null
+            if row.get_text(index, buffer)? {
+                text_value(buffer, reader, &columns[usize::from(index) - 1])?
             } else {
-                let s = text(buffer)?;
-                match reader {
-                    Reader::Decimal => Value::Decimal(s),
-                    Reader::Time => parse_time(&s).unwrap_or(Value::Text(s)),
-                    _ => Value::Text(s),
-                }
+                Value::Null
             }
         }
     })

@@ -165,3 +165,34 @@ fn statement_errors_carry_sqlstate_kinds_through_psqlodbc() {
         .expect_err("one value for two markers");
     assert_eq!(err.kind(), ErrorKind::Programming, "{err}");
 }
+
+#[test]
+#[ignore = "needs PostgreSQL and psqlODBC: cargo xtask test"]
+fn bounded_columns_are_fetched_in_batches_whatever_the_arraysize() {
+    let mut conn = Odbc::connection_string(&env("DBPOOL_ODBC_PG"))
+        .expect("dsn")
+        .connect()
+        .expect("connect");
+    for arraysize in [1, 7, 500] {
+        let mut cur = conn.cursor().expect("cursor");
+        cur.set_arraysize(arraysize);
+        cur.execute(
+            "SELECT g::int8, g / 2.0::float8, CAST('row ' || g AS varchar(12)), \
+             CAST(g AS numeric(10,2)), DATE '2024-01-01' + g, \
+             CASE WHEN g % 3 = 0 THEN NULL ELSE g END \
+             FROM generate_series(1, 1000) AS s(g) ORDER BY s.g",
+            &params![],
+        )
+        .expect("select");
+        let rows = cur.fetchall().expect("fetchall");
+        assert_eq!(rows.len(), 1000, "arraysize {arraysize}");
+        let last = &rows[999];
+        assert_eq!(last[0], Value::Int(1000));
+        assert_eq!(last[1], Value::Float(500.0));
+        assert_eq!(last[2], Value::from("row 1000"));
+        assert_eq!(last[3], Value::Decimal("1000.00".to_owned()));
+        assert_eq!(last[4], Value::date(2026, 9, 27).expect("date"));
+        assert_eq!(rows[2][5], Value::Null);
+        assert_eq!(rows[3][5], Value::Int(4));
+    }
+}
