@@ -115,7 +115,12 @@ fn main() {
         .filter(|_| wanted("w4"))
         .map(|url| {
             eprintln!("W4/W5: PostgreSQL…");
-            workloads::w4_postgres(effort, &url)
+            let mut rows = workloads::w4_postgres(effort, &url);
+            if let Ok(odbc) = std::env::var("DBPOOL_ODBC_PG") {
+                eprintln!("W4: PostgreSQL through ODBC…");
+                rows.extend(workloads::w4_postgres_odbc(effort, &odbc));
+            }
+            rows
         });
     match &w4 {
         Some(w4) => report::multi_table(

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crossbeam_queue::ArrayQueue;
 use dbapi::{params, Connection, Cursor, Module};
 use dbapi_mysql::{mysql, mysql::prelude::Queryable, Mysql};
+use dbapi_odbc::Odbc;
 use dbapi_postgres::Postgres;
 use dbapi_sqlite::Sqlite;
 use dbpool_core::{AsyncPool, Fairness, Pool};
@@ -267,6 +268,35 @@ pub fn w4_postgres(effort: Effort, url: &str) -> Vec<Multi> {
             std::hint::black_box(c.query_one("SELECT 1", &[]).expect("select"));
         },
     )
+}
+
+/// W4 rows for PostgreSQL through the ODBC adapter and psqlODBC: what the extra layer costs
+/// next to the native adapter's rows.
+pub fn w4_postgres_odbc(effort: Effort, connection_string: &str) -> Vec<Multi> {
+    let module = Odbc::connection_string(connection_string)
+        .expect("DBPOOL_ODBC_PG")
+        .autocommit(true);
+    let mut out = Vec::new();
+    for threads in [1, 16] {
+        let max_size = threads.min(16);
+        let pool = Pool::builder(module.clone())
+            .max_size(max_size)
+            .test_on_checkout(Duration::from_millis(500))
+            .build()
+            .expect("pool");
+        out.push(Multi {
+            name: "dbpool via ODBC (psqlODBC)".into(),
+            max_size,
+            threads,
+            result: contended(
+                threads,
+                effort.run,
+                || pool.get().expect("get"),
+                |c| select_one(&mut **c),
+            ),
+        });
+    }
+    out
 }
 
 /// W4 (and W5) on MariaDB, r2d2 over the same `mysql` crate version as the adapter.

@@ -18,10 +18,11 @@ commands:
   test     run every test of the workspace (server-backed tests included)
   lint     cargo fmt --check, clippy -D warnings, cargo doc -D warnings
   ci       lint, then test
-  db up    start PostgreSQL under target/db (installing it when root and missing)
-  db down  stop it and remove its data
+  db up    start PostgreSQL and MariaDB under target/db and configure three ODBC drivers
+           there (installing what is missing when root)
+  db down  stop them and remove their data
   db env   print the servers' environment as shell exports
-  bench    run the benchmarks (release build, PostgreSQL started) and write
+  bench    run the benchmarks (release build, the servers started) and write
            target/bench/report.md and target/bench/w2_contended.svg; --quick for a smoke run";
 
 fn main() -> ExitCode {
