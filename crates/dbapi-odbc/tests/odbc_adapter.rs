@@ -196,3 +196,37 @@ fn bounded_columns_are_fetched_in_batches_whatever_the_arraysize() {
         assert_eq!(rows[3][5], Value::Int(4));
     }
 }
+
+#[test]
+#[ignore = "needs the ODBC drivers: cargo xtask test"]
+fn a_value_longer_than_its_declared_size_is_an_error_naming_the_column() {
+    // SQLite keeps whatever it is given; its driver reports the declared VARCHAR(4).
+    let mut conn = Odbc::connection_string(&env("DBPOOL_ODBC_SQLITE"))
+        .expect("dsn")
+        .autocommit(true)
+        .connect()
+        .expect("connect");
+    let table = format!("odbc_overlong_{}", std::process::id());
+    conn.execute(
+        &format!("CREATE TABLE {table} (short_text VARCHAR(4))"),
+        &params![],
+    )
+    .expect("create");
+    conn.execute(
+        &format!("INSERT INTO {table} VALUES (?)"),
+        &params!["far longer than four"],
+    )
+    .expect("insert");
+    let mut cur = conn.cursor().expect("cursor");
+    let err = cur
+        .execute(&format!("SELECT short_text FROM {table}"), &params![])
+        .expect_err("the value does not fit the declared size");
+    assert_eq!(err.kind(), ErrorKind::Data, "{err}");
+    assert!(
+        err.message().contains("\"short_text\""),
+        "names the column: {err}"
+    );
+    drop(cur);
+    conn.execute(&format!("DROP TABLE {table}"), &params![])
+        .expect("drop");
+}
