@@ -212,8 +212,12 @@ impl<M: Module> Future for AsyncGet<M> {
                             if this.started.is_none() {
                                 let now = Instant::now();
                                 this.started = Some(now);
-                                if let Some(timeout) = this.pool.config().wait_timeout {
-                                    let deadline = now + timeout;
+                                if let Some(deadline) = this
+                                    .pool
+                                    .config()
+                                    .wait_timeout
+                                    .and_then(|timeout| crate::clock::deadline(now, timeout))
+                                {
                                     this.deadline = Some(deadline);
                                     maintenance::wake_at(deadline, cx.waker().clone());
                                 }

@@ -53,3 +53,9 @@ pub(crate) fn nanos(instant: Instant) -> u64 {
 pub(crate) fn span(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
+
+/// `from + timeout`, or `None` — no limit — when that instant is beyond what the platform's
+/// clock can represent (`Duration::MAX` means "forever").
+pub(crate) fn deadline(from: Instant, timeout: Duration) -> Option<Instant> {
+    from.checked_add(timeout)
+}

@@ -114,7 +114,7 @@ where
             "cannot start a thread to connect on: {err}"
         )));
     }
-    let deadline = Instant::now() + timeout;
+    let deadline = crate::clock::deadline(Instant::now(), timeout);
     let mut state = rendezvous.state.lock();
     loop {
         match std::mem::replace(&mut *state, Handoff::Pending) {
@@ -122,11 +122,17 @@ where
             Handoff::Done(Err(err)) => return Connected::Failed(err),
             Handoff::Pending | Handoff::Abandoned => {}
         }
-        if rendezvous
-            .ready
-            .wait_until(&mut state, deadline)
-            .timed_out()
-        {
+        let timed_out = match deadline {
+            Some(deadline) => rendezvous
+                .ready
+                .wait_until(&mut state, deadline)
+                .timed_out(),
+            None => {
+                rendezvous.ready.wait(&mut state);
+                false
+            }
+        };
+        if timed_out {
             match std::mem::replace(&mut *state, Handoff::Abandoned) {
                 Handoff::Done(Ok(conn)) => return Connected::Ok(conn),
                 Handoff::Done(Err(err)) => return Connected::Failed(err),

@@ -511,16 +511,21 @@ impl<M: Module> Pool<M> {
     #[must_use = "false means connections were still out at the deadline"]
     pub fn close_gracefully(&self, timeout: Duration) -> bool {
         self.close();
-        let deadline = Instant::now() + timeout;
+        let deadline = clock::deadline(Instant::now(), timeout);
         let mut state = self.shared.state.lock();
         while state.open > 0 {
-            if self
-                .shared
-                .drained
-                .wait_until(&mut state, deadline)
-                .timed_out()
-            {
-                return state.open == 0;
+            match deadline {
+                Some(deadline) => {
+                    if self
+                        .shared
+                        .drained
+                        .wait_until(&mut state, deadline)
+                        .timed_out()
+                    {
+                        return state.open == 0;
+                    }
+                }
+                None => self.shared.drained.wait(&mut state),
             }
         }
         true
@@ -542,7 +547,7 @@ impl<M: Module> Pool<M> {
                 Start::Ready(grant, since) => break (grant, since),
                 Start::Queued(waiter) => {
                     let started = *waiting_since.get_or_insert_with(Instant::now);
-                    let deadline = timeout.map(|t| started + t);
+                    let deadline = timeout.and_then(|t| clock::deadline(started, t));
                     match self.wait_blocking(&waiter, deadline, started)? {
                         Grant::Retry => requeue = Some(waiter.queued_at()),
                         grant => break (grant, None),
@@ -794,7 +799,7 @@ impl<M: Module> Pool<M> {
                 let times = &shared.times;
                 let jitter = match times.max_age_jitter {
                     0 => 0,
-                    span => spread(now ^ shared.counters.created_so_far()) % (span + 1),
+                    span => spread(now ^ shared.counters.created_so_far()) % span.saturating_add(1),
                 };
                 Ok(Box::new(Conn {
                     raw,
