@@ -82,16 +82,31 @@ impl PoolError {
 }
 
 impl From<PoolError> for dbapi::Error {
-    /// Timeouts and connect failures are Operational errors; misuse is an Interface error.
+    /// So a handler can `?` both `pool.get()` and the connection's calls into one
+    /// `dbapi::Result`. Timeouts and exhaustion are Operational errors; misuse and bad
+    /// configuration are Interface errors; a failed connect keeps the driver's kind,
+    /// SQLSTATE, native code and disconnect flag. The pool error stays the source.
     fn from(err: PoolError) -> Self {
-        let kind = match &err {
-            PoolError::Connect { source, .. } => source.kind(),
+        let (kind, sqlstate, code, disconnect) = match &err {
+            PoolError::Connect { source, .. } => (
+                source.kind(),
+                source.sqlstate().map(str::to_owned),
+                source.native_code(),
+                source.is_disconnect(),
+            ),
             PoolError::WrongPool { .. } | PoolError::Config(_) | PoolError::Closed { .. } => {
-                dbapi::ErrorKind::Interface
+                (dbapi::ErrorKind::Interface, None, None, false)
             }
-            _ => dbapi::ErrorKind::Operational,
+            _ => (dbapi::ErrorKind::Operational, None, None, false),
         };
-        dbapi::Error::new(kind, err.to_string()).with_source(err)
+        let mut out = dbapi::Error::new(kind, err.to_string());
+        if let Some(sqlstate) = sqlstate {
+            out = out.with_sqlstate(sqlstate);
+        }
+        if let Some(code) = code {
+            out = out.with_native_code(code);
+        }
+        out.with_disconnect(disconnect).with_source(err)
     }
 }
 
