@@ -17,13 +17,22 @@ thread_local! {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-struct Slot<C> {
+/// A thread's connection and how often it was used. Dropping it — replaced, broken, or
+/// with the thread's storage when the thread ends — closes the connection through the
+/// contract.
+struct Slot<C: Connection> {
     conn: C,
     uses: u64,
 }
 
+impl<C: Connection> Drop for Slot<C> {
+    fn drop(&mut self) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.conn.close()));
+    }
+}
+
 /// A thread's entry: its idle connection, or a marker that it is in use.
-enum Entry<C> {
+enum Entry<C: Connection> {
     Idle(Slot<C>),
     Out,
 }
@@ -148,8 +157,8 @@ impl<M: Module> PersistentDB<M> {
         };
         let mut slot = match taken {
             Some(slot) if usable(&slot) => slot,
-            Some(mut old) => {
-                let _ = old.conn.close();
+            Some(old) => {
+                drop(old); // closes it
                 self.open_or_release()?
             }
             None => self.open_or_release()?,

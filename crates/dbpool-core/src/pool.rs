@@ -1065,7 +1065,14 @@ impl<M: Module> Pool<M> {
 }
 
 impl<M: Module> Drop for Shared<M> {
+    /// The last handle is gone: the idle connections are closed through the contract (a
+    /// driver's close may do more than drop: a protocol goodbye, an ODBC disconnect).
     fn drop(&mut self) {
+        let idle = std::mem::take(&mut self.state.get_mut().idle);
+        for entry in idle {
+            let mut raw = entry.live.raw;
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| raw.close()));
+        }
         maintenance::pool_dropped();
     }
 }

@@ -198,3 +198,10 @@ impl<M: Module> fmt::Debug for SteadyConnection<M> {
             .finish()
     }
 }
+
+impl<M: Module> Drop for SteadyConnection<M> {
+    /// Closes the connection through the contract.
+    fn drop(&mut self) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.close()));
+    }
+}

@@ -16,6 +16,8 @@ pub struct Counts {
     pub alive: AtomicUsize,
     pub max_alive: AtomicUsize,
     pub rollbacks: AtomicUsize,
+    /// For each connection dropped so far, how many times `close()` had been called on it.
+    pub close_calls_at_drop: Mutex<Vec<usize>>,
     /// The name of the thread each connection was opened on.
     pub connect_threads: Mutex<Vec<String>>,
     closed_tx: Mutex<Option<Sender<usize>>>,
@@ -35,6 +37,20 @@ impl Counts {
     pub fn rollbacks(&self) -> usize {
         self.rollbacks.load(SeqCst)
     }
+    /// Every connection dropped so far was closed through the contract exactly once.
+    pub fn assert_each_closed_once(&self) {
+        let calls = self.close_calls_at_drop.lock().expect("lock");
+        assert!(
+            calls.iter().all(|&n| n == 1),
+            "close() calls per dropped connection: {calls:?}"
+        );
+    }
+
+    /// How many connections have been dropped.
+    pub fn dropped(&self) -> usize {
+        self.close_calls_at_drop.lock().expect("lock").len()
+    }
+
     /// Every connection closed from now on sends its id here.
     pub fn close_events(&self) -> Receiver<usize> {
         let (tx, rx) = channel();
@@ -67,6 +83,7 @@ pub struct CountedConnection {
     pub id: usize,
     pub inner: SqliteConnection,
     counts: Arc<Counts>,
+    close_calls: usize,
 }
 
 impl Module for Counted {
@@ -92,6 +109,7 @@ impl Module for Counted {
             id,
             inner,
             counts: Arc::clone(&self.counts),
+            close_calls: 0,
         })
     }
 
@@ -102,6 +120,11 @@ impl Module for Counted {
 
 impl Drop for CountedConnection {
     fn drop(&mut self) {
+        self.counts
+            .close_calls_at_drop
+            .lock()
+            .expect("lock")
+            .push(self.close_calls);
         self.counts.alive.fetch_sub(1, SeqCst);
         if let Some(tx) = &*self.counts.closed_tx.lock().expect("lock") {
             let _ = tx.send(self.id);
@@ -123,6 +146,7 @@ impl Connection for CountedConnection {
         self.inner.rollback()
     }
     fn close(&mut self) -> Result<()> {
+        self.close_calls += 1;
         self.inner.close()
     }
     fn is_closed(&self) -> bool {
