@@ -104,7 +104,9 @@ impl PgConnection {
         if let Some(stmt) = self.statements.get(sql) {
             return Ok(stmt.clone());
         }
-        let stmt = self.native_mut()?.prepare(sql).map_err(from_postgres)?;
+        // `?` markers become `$n` once, when the statement is first prepared.
+        let text = crate::markers::to_dollar(sql)?;
+        let stmt = self.native_mut()?.prepare(&text).map_err(from_postgres)?;
         if self.statements.len() >= STATEMENT_CACHE {
             self.statements.clear();
         }

@@ -13,7 +13,12 @@
 //! # Ok::<(), dbapi::Error>(())
 //! ```
 //!
-//! - `paramstyle` is `$n` ([`dbapi::ParamStyle::Dollar`]); named parameters are rejected
+//! - `paramstyle` is `$n` ([`dbapi::ParamStyle::Dollar`]), and `?` is accepted too, so one
+//!   SQL text runs on every adapter: `?` markers are numbered `$1, $2, …` when the statement
+//!   is first prepared, leaving alone those in string literals, quoted identifiers,
+//!   comments and dollar-quoted bodies; `??` is a literal `?` (write `??|` for the JSON
+//!   operator `?|`, as with pgjdbc). Mixing `?` and `$n` in one statement is a Programming
+//!   error. Named parameters are rejected
 //!   with NotSupported rather than rewritten. Parameters are sent as text and typed by the
 //!   server from the statement, so write `$1::int8` where the statement gives no type
 //!   (a bare `SELECT $1` is `text`).
@@ -34,6 +39,7 @@ mod connection;
 mod cursor;
 mod decode;
 mod error_mapping;
+mod markers;
 mod module;
 mod params;
 #[cfg(feature = "tls")]

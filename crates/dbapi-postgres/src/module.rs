@@ -226,7 +226,8 @@ impl Module for Postgres {
     /// `postgres::Client` is `Send` but needs `&mut` for queries: connections move between
     /// threads (pools do that) but are not shared.
     const THREADSAFETY: ThreadSafety = ThreadSafety::Module;
-    /// `$1`, `$2`, … natively. Named parameters are rejected with NotSupported.
+    /// `$1`, `$2`, … natively; `?` is accepted too (numbered before the statement is
+    /// prepared). Named parameters are rejected with NotSupported.
     const PARAMSTYLE: ParamStyle = ParamStyle::Dollar;
 
     fn connect(&self) -> Result<PgConnection> {

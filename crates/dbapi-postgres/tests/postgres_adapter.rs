@@ -270,3 +270,31 @@ fn tls_modes_encrypt_and_verify() {
     .expect_err("host name mismatch");
     assert_eq!(err.kind(), ErrorKind::Operational, "{err}");
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test"]
+fn question_mark_markers_work_as_on_every_backend() {
+    let mut conn = connect();
+    let mut cur = conn.cursor().expect("cursor");
+    cur.execute(
+        "SELECT ?::int8 + ?, '?' || ?, '{\"a\":1}'::jsonb ?? 'a', '{\"a\":1}'::jsonb ??| array['b'] -- done?",
+        &params![40, 2, "!"],
+    )
+    .expect("? markers");
+    let row = cur.fetchone().expect("fetch").expect("row");
+    assert_eq!(row[0], Value::Int(42));
+    assert_eq!(row[1], Value::from("?!"));
+    assert_eq!(row[2], Value::Bool(true));
+    assert_eq!(row[3], Value::Bool(false));
+    // The native style still works; mixing the two is a clear error.
+    cur.execute("SELECT $1::int8", &params![7])
+        .expect("$n markers");
+    assert_eq!(
+        cur.fetchone().expect("fetch").expect("row")[0],
+        Value::Int(7)
+    );
+    let err = cur
+        .execute("SELECT $1::int8 + ?", &params![1, 2])
+        .expect_err("mixed markers");
+    assert_eq!(err.kind(), ErrorKind::Programming, "{err}");
+}
