@@ -181,8 +181,16 @@ impl<M: Module> Builder<M> {
         self
     }
 
-    /// Close a connection after it has been checked out this many times (DBUtils'
-    /// `maxusage`). `None` (default) reuses connections without limit.
+    /// Retire a connection once it has run this many statements (DBUtils' `maxusage`).
+    /// `None` (default) reuses connections without limit.
+    ///
+    /// One meaning in every mode: a *use* is a statement run through a dbpool handle —
+    /// `execute`, `executemany` or `callproc` on its cursors, or the connection's `execute`
+    /// shortcut (statements run on the driver's connection reached through `Deref` are not
+    /// seen). Once the count is reached the connection is replaced at the next point where
+    /// that is safe: the pool closes it when it is returned, [`crate::SteadyConnection`]
+    /// reopens before its next cursor and [`crate::PersistentDB`] at the thread's next
+    /// `connection()` — never inside a transaction.
     pub fn max_usage(mut self, max_usage: impl Into<Option<u64>>) -> Self {
         self.config.max_usage = max_usage.into();
         self

@@ -30,6 +30,8 @@ pub struct PooledConnection<M: Module> {
     cleanup: Option<Cleanup<M::Connection>>,
     touched: Cell<bool>,
     broken: Cell<bool>,
+    /// Statements run through this checkout (`max_usage` counts them).
+    uses: Cell<u64>,
     site: &'static Location<'static>,
     /// The leak-detection registration, when detection is on.
     checkout: Option<u64>,
@@ -55,6 +57,7 @@ impl<M: Module> PooledConnection<M> {
             cleanup,
             touched: Cell::new(false),
             broken: Cell::new(false),
+            uses: Cell::new(0),
             site,
             checkout,
         }
@@ -75,6 +78,7 @@ impl<M: Module> PooledConnection<M> {
                 self.cleanup.as_ref(),
                 self.broken.get(),
                 self.touched.get(),
+                self.uses.get(),
             );
         }
     }
@@ -205,9 +209,11 @@ impl<M: Module> Connection for PooledConnection<M> {
 
     fn cursor(&mut self) -> Result<PooledCursor<'_, M::Connection>> {
         self.touched.set(true);
-        let Self { live, broken, .. } = self;
+        let Self {
+            live, broken, uses, ..
+        } = self;
         let live = live.as_mut().ok_or_else(returned)?;
-        PooledCursor::open(&mut live.raw, broken)
+        PooledCursor::open(&mut live.raw, broken, uses)
     }
 
     fn commit(&mut self) -> Result<()> {
@@ -231,6 +237,7 @@ impl<M: Module> Connection for PooledConnection<M> {
     }
 
     fn execute(&mut self, sql: &str, params: &Params) -> Result<i64> {
+        self.uses.set(self.uses.get() + 1);
         let result = self.raw_mut().and_then(|c| c.execute(sql, params));
         self.watch(result)
     }
@@ -264,14 +271,24 @@ impl<M: Module> Connection for PooledConnection<M> {
 pub struct PooledCursor<'c, C: Connection + 'c> {
     inner: C::Cursor<'c>,
     broken: &'c Cell<bool>,
+    uses: &'c Cell<u64>,
 }
 
 impl<'c, C: Connection + 'c> PooledCursor<'c, C> {
     /// Opens a cursor on `conn` that sets `broken` when an operation (its opening included)
-    /// fails with a disconnect error.
-    pub(crate) fn open(conn: &'c mut C, broken: &'c Cell<bool>) -> Result<Self> {
+    /// fails with a disconnect error, and counts each statement it runs in `uses` (the
+    /// meaning of `max_usage` in every mode).
+    pub(crate) fn open(
+        conn: &'c mut C,
+        broken: &'c Cell<bool>,
+        uses: &'c Cell<u64>,
+    ) -> Result<Self> {
         match conn.cursor() {
-            Ok(inner) => Ok(Self { inner, broken }),
+            Ok(inner) => Ok(Self {
+                inner,
+                broken,
+                uses,
+            }),
             Err(err) => {
                 if err.is_disconnect() {
                     broken.set(true);
@@ -298,6 +315,7 @@ impl<'c, C: Connection + 'c> PooledCursor<'c, C> {
 
 impl<'c, C: Connection + 'c> Cursor for PooledCursor<'c, C> {
     fn execute(&mut self, sql: &str, params: &Params) -> Result<()> {
+        self.uses.set(self.uses.get() + 1);
         let result = self.inner.execute(sql, params);
         self.watch(result)
     }
@@ -333,10 +351,12 @@ impl<'c, C: Connection + 'c> Cursor for PooledCursor<'c, C> {
         self.watch(result)
     }
     fn executemany(&mut self, sql: &str, param_sets: &[Params]) -> Result<()> {
+        self.uses.set(self.uses.get() + 1);
         let result = self.inner.executemany(sql, param_sets);
         self.watch(result)
     }
     fn callproc(&mut self, procname: &str, params: &Params) -> Result<()> {
+        self.uses.set(self.uses.get() + 1);
         let result = self.inner.callproc(procname, params);
         self.watch(result)
     }

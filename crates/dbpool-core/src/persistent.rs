@@ -1,7 +1,7 @@
 //! DBUtils' `PersistentDB`: one dedicated connection per thread, kept open across uses.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use dbapi::{Connection, Error, Module, Params, Result};
+
+use crate::PooledCursor;
 
 thread_local! {
     /// This thread's connections, one per `PersistentDB`, keyed by its id.
@@ -22,7 +24,8 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// contract.
 struct Slot<C: Connection> {
     conn: C,
-    uses: u64,
+    /// Statements run on it (`max_usage` counts them).
+    uses: Cell<u64>,
 }
 
 impl<C: Connection> Drop for Slot<C> {
@@ -125,7 +128,10 @@ impl<M: Module> PersistentDB<M> {
             conn.commit()?;
         }
         self.shared.opened.fetch_add(1, Relaxed);
-        Ok(Slot { conn, uses: 0 })
+        Ok(Slot {
+            conn,
+            uses: Cell::new(0),
+        })
     }
 
     /// This thread's connection, opened on first use or when the old one broke or was used
@@ -153,9 +159,13 @@ impl<M: Module> PersistentDB<M> {
             }
         })?;
         let usable = |slot: &Slot<M::Connection>| {
-            !slot.conn.is_broken() && self.shared.max_usage.is_none_or(|max| slot.uses < max)
+            !slot.conn.is_broken()
+                && self
+                    .shared
+                    .max_usage
+                    .is_none_or(|max| slot.uses.get() < max)
         };
-        let mut slot = match taken {
+        let slot = match taken {
             Some(slot) if usable(&slot) => slot,
             Some(old) => {
                 drop(old); // closes it
@@ -163,10 +173,10 @@ impl<M: Module> PersistentDB<M> {
             }
             None => self.open_or_release()?,
         };
-        slot.uses += 1;
         Ok(PersistentConnection {
             db: self.clone(),
             slot: Some(slot),
+            broken: Cell::new(false),
         })
     }
 
@@ -187,7 +197,9 @@ pub struct PersistentBuilder<M: Module> {
 }
 
 impl<M: Module> PersistentBuilder<M> {
-    /// Opens a fresh connection for a thread after this many uses (DBUtils' `maxusage`).
+    /// Opens a fresh connection for a thread once its connection has run this many
+    /// statements (DBUtils' `maxusage`: see [`crate::Builder::max_usage`] for the one
+    /// meaning every mode shares), at the next [`PersistentDB::connection`].
     pub fn max_usage(mut self, uses: u64) -> Self {
         self.max_usage = Some(uses.max(1));
         self
@@ -231,6 +243,8 @@ impl<M: Module> fmt::Debug for PersistentDB<M> {
 pub struct PersistentConnection<M: Module> {
     db: PersistentDB<M>,
     slot: Option<Slot<M::Connection>>,
+    /// Set when a call failed with a disconnect error: the connection is not kept.
+    broken: Cell<bool>,
 }
 
 impl<M: Module> Drop for PersistentConnection<M> {
@@ -239,6 +253,7 @@ impl<M: Module> Drop for PersistentConnection<M> {
             return;
         };
         let clean = !std::thread::panicking()
+            && !self.broken.get()
             && !slot.conn.is_broken()
             && (slot.conn.in_transaction() == Some(false) || slot.conn.rollback().is_ok());
         let id = self.db.shared.id;
@@ -276,7 +291,87 @@ impl<M: Module> DerefMut for PersistentConnection<M> {
 impl<M: Module> fmt::Debug for PersistentConnection<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PersistentConnection")
-            .field("uses", &self.slot.as_ref().map(|s| s.uses))
+            .field("uses", &self.slot.as_ref().map(|s| s.uses.get()))
             .finish()
+    }
+}
+
+impl<M: Module> PersistentConnection<M> {
+    fn slot_mut(&mut self) -> Result<&mut Slot<M::Connection>> {
+        self.slot
+            .as_mut()
+            .ok_or_else(|| Error::closed("connection"))
+    }
+
+    fn watch<T>(&self, result: Result<T>) -> Result<T> {
+        if result.as_ref().is_err_and(Error::is_disconnect) {
+            self.broken.set(true);
+        }
+        result
+    }
+}
+
+/// The thread's connection through the contract: statements are counted for `max_usage`,
+/// disconnect errors keep a dead connection from being kept. `close()` is DBUtils'
+/// `PersistentDB` close: ignored, the thread keeps its connection.
+impl<M: Module> Connection for PersistentConnection<M> {
+    type Cursor<'c> = PooledCursor<'c, M::Connection>;
+
+    fn cursor(&mut self) -> Result<PooledCursor<'_, M::Connection>> {
+        let Self { slot, broken, .. } = self;
+        let slot = slot.as_mut().ok_or_else(|| Error::closed("connection"))?;
+        let Slot { conn, uses } = slot;
+        PooledCursor::open(conn, broken, uses)
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        let result = self.slot_mut().and_then(|s| s.conn.commit());
+        self.watch(result)
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        let result = self.slot_mut().and_then(|s| s.conn.rollback());
+        self.watch(result)
+    }
+
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.slot.is_none()
+    }
+
+    fn execute(&mut self, sql: &str, params: &Params) -> Result<i64> {
+        let result = self.slot_mut().and_then(|s| {
+            s.uses.set(s.uses.get() + 1);
+            s.conn.execute(sql, params)
+        });
+        self.watch(result)
+    }
+
+    fn ping(&mut self) -> Result<()> {
+        let result = self.slot_mut().and_then(|s| s.conn.ping());
+        self.watch(result)
+    }
+
+    fn reset_session(&mut self) -> Result<()> {
+        let result = self.slot_mut().and_then(|s| s.conn.reset_session());
+        self.watch(result)
+    }
+
+    fn is_broken(&self) -> bool {
+        self.broken.get() || self.slot.as_ref().is_none_or(|s| s.conn.is_broken())
+    }
+
+    fn set_autocommit(&mut self, autocommit: bool) -> Result<()> {
+        let result = self
+            .slot_mut()
+            .and_then(|s| s.conn.set_autocommit(autocommit));
+        self.watch(result)
+    }
+
+    fn in_transaction(&self) -> Option<bool> {
+        self.slot.as_ref().and_then(|s| s.conn.in_transaction())
     }
 }

@@ -846,6 +846,7 @@ impl<M: Module> Pool<M> {
         cleanup: Option<&Cleanup<M::Connection>>,
         broken: bool,
         touched: bool,
+        uses: u64,
     ) {
         if broken || live.raw.is_broken() {
             self.suspect_older();
@@ -858,7 +859,7 @@ impl<M: Module> Pool<M> {
         if !matches!(cleaned, Ok(Ok(()))) {
             return self.discard_live(live, CloseReason::CleanupFailed);
         }
-        live.uses += 1;
+        live.uses = live.uses.saturating_add(uses);
         if self
             .shared
             .config

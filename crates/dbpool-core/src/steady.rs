@@ -31,7 +31,8 @@ pub struct SteadyConnection<M: Module> {
     module: M,
     conn: Option<M::Connection>,
     broken: Cell<bool>,
-    uses: u64,
+    /// Statements run since the connection was opened (`max_usage` counts them).
+    uses: Cell<u64>,
     max_usage: Option<u64>,
     reconnects: u64,
 }
@@ -47,13 +48,15 @@ impl<M: Module> SteadyConnection<M> {
             module,
             conn: Some(conn),
             broken: Cell::new(false),
-            uses: 0,
+            uses: Cell::new(0),
             max_usage: None,
             reconnects: 0,
         })
     }
 
-    /// Reopens the connection after this many cursors (DBUtils' `maxusage`).
+    /// Reopens the connection once it has run this many statements (DBUtils' `maxusage`:
+    /// see [`crate::Builder::max_usage`] for the one meaning every mode shares), before the
+    /// next cursor and never inside a transaction.
     #[must_use]
     pub fn max_usage(mut self, uses: u64) -> Self {
         self.max_usage = Some(uses.max(1));
@@ -66,10 +69,19 @@ impl<M: Module> SteadyConnection<M> {
         self.reconnects
     }
 
+    /// The connection is gone (or was never opened).
+    fn is_dead(&self) -> bool {
+        self.broken.get() || self.conn.as_ref().is_none_or(Connection::is_broken)
+    }
+
+    /// It ran `max_usage` statements and no transaction is open.
+    fn used_up(&self) -> bool {
+        self.max_usage.is_some_and(|max| self.uses.get() >= max)
+            && self.conn.as_ref().and_then(Connection::in_transaction) != Some(true)
+    }
+
     fn needs_new(&self) -> bool {
-        self.broken.get()
-            || self.max_usage.is_some_and(|max| self.uses >= max)
-            || self.conn.as_ref().is_none_or(Connection::is_broken)
+        self.is_dead() || self.used_up()
     }
 
     /// The live connection, reopened first if it is broken or used up.
@@ -83,7 +95,7 @@ impl<M: Module> SteadyConnection<M> {
             }
             let fresh = self.module.connect()?;
             self.broken.set(false);
-            self.uses = 0;
+            self.uses.set(0);
             self.reconnects += 1;
             self.conn = Some(fresh);
         }
@@ -105,14 +117,15 @@ impl<M: Module> Connection for SteadyConnection<M> {
 
     fn cursor(&mut self) -> Result<PooledCursor<'_, M::Connection>> {
         self.ensure()?;
-        self.uses += 1;
-        let Self { conn, broken, .. } = self;
+        let Self {
+            conn, broken, uses, ..
+        } = self;
         let conn = conn.as_mut().ok_or_else(|| Error::closed("connection"))?;
-        PooledCursor::open(conn, broken)
+        PooledCursor::open(conn, broken, uses)
     }
 
     fn commit(&mut self) -> Result<()> {
-        if self.needs_new() {
+        if self.is_dead() {
             return Err(Error::operational(
                 "the connection broke during the transaction, which is lost; run it again",
             )
@@ -123,7 +136,7 @@ impl<M: Module> Connection for SteadyConnection<M> {
     }
 
     fn rollback(&mut self) -> Result<()> {
-        if self.needs_new() {
+        if self.is_dead() {
             // The transaction died with the connection: nothing is left to roll back.
             return self.ensure().map(|_| ());
         }
@@ -193,7 +206,7 @@ impl<M: Module> fmt::Debug for SteadyConnection<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SteadyConnection")
             .field("target", &self.module.target())
-            .field("uses", &self.uses)
+            .field("uses", &self.uses.get())
             .field("reconnects", &self.reconnects)
             .finish()
     }
