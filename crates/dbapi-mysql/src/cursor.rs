@@ -165,15 +165,7 @@ impl Cursor for MysqlCursor<'_> {
     /// `CALL procname(?, …)`; the procedure's result sets are fetchable, one after another
     /// with [`Cursor::nextset`].
     fn callproc(&mut self, procname: &str, params: &Params) -> Result<()> {
-        if procname.is_empty()
-            || !procname
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '$')
-        {
-            return Err(Error::programming(format!(
-                "callproc needs a plain procedure name, got {procname:?}"
-            )));
-        }
+        let procname = dbapi::check_procname(procname)?;
         let markers = vec!["?"; params.len()].join(", ");
         self.execute(&format!("CALL {procname}({markers})"), params)
     }

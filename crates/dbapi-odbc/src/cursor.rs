@@ -167,15 +167,7 @@ impl Cursor for OdbcCursor<'_> {
                 "callproc({procname:?}): this data source has no stored procedures (Odbc::procedures(false)); execute a statement instead"
             )));
         }
-        if procname.is_empty()
-            || !procname
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '$')
-        {
-            return Err(Error::programming(format!(
-                "callproc needs a plain procedure name, got {procname:?}"
-            )));
-        }
+        let procname = dbapi::check_procname(procname)?;
         let markers = vec!["?"; params.len()].join(", ");
         self.execute(&format!("{{CALL {procname}({markers})}}"), params)
     }

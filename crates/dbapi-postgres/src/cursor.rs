@@ -82,15 +82,7 @@ impl Cursor for PgCursor<'_> {
 
     /// Calls a function: `SELECT * FROM procname($1, …)`; its result is fetchable.
     fn callproc(&mut self, procname: &str, params: &Params) -> Result<()> {
-        if procname.is_empty()
-            || !procname
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-        {
-            return Err(Error::programming(format!(
-                "callproc needs a plain function name, got {procname:?}"
-            )));
-        }
+        let procname = dbapi::check_procname(procname)?;
         let markers: Vec<String> = (1..=params.len()).map(|i| format!("${i}")).collect();
         self.execute(
             &format!("SELECT * FROM {procname}({})", markers.join(", ")),

@@ -143,3 +143,28 @@ pub trait Cursor {
         &[]
     }
 }
+
+/// Checks a `callproc` procedure name before an adapter writes it into SQL: letters, digits,
+/// `_`, `$` and `.` (a schema prefix) only, so a name can never carry SQL of its own.
+///
+/// ```
+/// assert_eq!(dbapi::check_procname("public.lower").ok(), Some("public.lower"));
+/// assert!(dbapi::check_procname("p(); DROP TABLE t; --").is_err());
+/// assert!(dbapi::check_procname("").is_err());
+/// ```
+///
+/// # Errors
+/// A Programming error naming the refused name.
+pub fn check_procname(procname: &str) -> Result<&str> {
+    let plain = !procname.is_empty()
+        && procname
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '$'));
+    if plain {
+        Ok(procname)
+    } else {
+        Err(Error::programming(format!(
+            "callproc needs a plain procedure name (letters, digits, _ $ and a schema prefix), got {procname:?}"
+        )))
+    }
+}

@@ -74,7 +74,7 @@ mod value;
 pub use column::Column;
 pub use connect_params::ConnectParams;
 pub use connection::Connection;
-pub use cursor::Cursor;
+pub use cursor::{check_procname, Cursor};
 pub use cursor_state::CursorState;
 pub use datetime::{Date, Time, Timestamp};
 pub use error::{sqlstate_is_disconnect, Error, ErrorKind, Result};
