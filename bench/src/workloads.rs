@@ -276,27 +276,37 @@ pub fn w4_postgres_odbc(effort: Effort, connection_string: &str) -> Vec<Multi> {
     let module = Odbc::connection_string(connection_string)
         .expect("DBPOOL_ODBC_PG")
         .autocommit(true);
-    let mut out = Vec::new();
-    for threads in [1, 16] {
-        let max_size = threads.min(16);
-        let pool = Pool::builder(module.clone())
-            .max_size(max_size)
-            .test_on_checkout(Duration::from_millis(500))
-            .build()
-            .expect("pool");
-        out.push(Multi {
-            name: "dbpool via ODBC (psqlODBC)".into(),
-            max_size,
+    [1, 16]
+        .into_iter()
+        .map(|threads| pooled_select_one("dbpool via ODBC (psqlODBC)", &module, threads, effort))
+        .collect()
+}
+
+/// dbpool's W4 row: get + `SELECT 1` + return with `threads` callers on a pool of as many
+/// connections, validating only after 500 ms idle.
+fn pooled_select_one<M: Module + Clone>(
+    name: &str,
+    module: &M,
+    threads: usize,
+    effort: Effort,
+) -> Multi {
+    let max_size = threads.min(16);
+    let pool = Pool::builder(module.clone())
+        .max_size(max_size)
+        .test_on_checkout(Duration::from_millis(500))
+        .build()
+        .expect("pool");
+    Multi {
+        name: name.into(),
+        max_size,
+        threads,
+        result: contended(
             threads,
-            result: contended(
-                threads,
-                effort.run,
-                || pool.get().expect("get"),
-                |c| select_one(&mut **c),
-            ),
-        });
+            effort.run,
+            || pool.get().expect("get"),
+            |c| select_one(&mut **c),
+        ),
     }
-    out
 }
 
 /// W4 (and W5) on MariaDB, r2d2 over the same `mysql` crate version as the adapter.
@@ -335,22 +345,7 @@ where
     let mut out = Vec::new();
     for threads in [1, 16] {
         let max_size = threads.min(16);
-        let dbpool = Pool::builder(autocommit.clone())
-            .max_size(max_size)
-            .test_on_checkout(Duration::from_millis(500))
-            .build()
-            .expect("pool");
-        out.push(Multi {
-            name: DBPOOL.into(),
-            max_size,
-            threads,
-            result: contended(
-                threads,
-                effort.run,
-                || dbpool.get().expect("get"),
-                |c| select_one(&mut **c),
-            ),
-        });
+        out.push(pooled_select_one(DBPOOL, &autocommit, threads, effort));
         let dbapi_default = Pool::builder(transactional.clone())
             .max_size(max_size)
             .build()

@@ -61,19 +61,16 @@ impl<'c> MysqlCursor<'c> {
             Failure::Decode(e) => e,
         })?;
         self.pending = outcomes.into();
-        self.advance();
-        Ok(())
+        self.advance().map(drop)
     }
 
     /// Makes the next pending result current; `false` when there is none.
-    fn advance(&mut self) -> bool {
+    fn advance(&mut self) -> Result<bool> {
         let Some(outcome) = self.pending.pop_front() else {
-            return false;
+            return Ok(false);
         };
-        // A fresh state for the next result, keeping arraysize.
-        let arraysize = self.state.arraysize();
-        self.state = CursorState::new();
-        self.state.set_arraysize(arraysize);
+        // A fresh state for the next result (arraysize kept).
+        self.state.begin_execute()?;
         match outcome {
             Outcome::Rows(columns, rows) => self.state.set_result(columns, rows),
             Outcome::Done {
@@ -85,7 +82,7 @@ impl<'c> MysqlCursor<'c> {
                 self.lastrowid = Some(i64::try_from(insert_id).unwrap_or(i64::MAX));
             }
         }
-        true
+        Ok(true)
     }
 }
 
@@ -172,7 +169,7 @@ impl Cursor for MysqlCursor<'_> {
 
     fn nextset(&mut self) -> Result<bool> {
         self.state.check_open()?;
-        Ok(self.advance())
+        self.advance()
     }
 
     /// The `AUTO_INCREMENT` value of the last insert (0 when the table has none), after a

@@ -4,22 +4,14 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
-use dbapi::{ConnectParams, Error, Module, ParamStyle, ResetLevel, Result, ThreadSafety};
+use dbapi::{
+    ConnectParams, Error, Module, ParamStyle, ResetLevel, Result, SslMode as Ssl, ThreadSafety,
+};
 use mysql::consts::CapabilityFlags;
 use mysql::{Conn, OptsBuilder};
 
 use crate::error_mapping::from_mysql;
 use crate::MysqlConnection;
-
-/// The `sslmode` values, with libpq's meanings (as `dbapi-postgres` has them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ssl {
-    Disable,
-    Prefer,
-    Require,
-    VerifyCa,
-    VerifyFull,
-}
 
 /// What `rowcount` counts after an `UPDATE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -158,20 +150,7 @@ impl Mysql {
                     };
                     opts = Self::with_rowcount(opts, count);
                 }
-                "sslmode" => {
-                    module.ssl = match value.as_str() {
-                        "disable" => Ssl::Disable,
-                        "allow" | "prefer" => Ssl::Prefer,
-                        "require" => Ssl::Require,
-                        "verify-ca" => Ssl::VerifyCa,
-                        "verify-full" => Ssl::VerifyFull,
-                        other => {
-                            return Err(Error::interface(format!(
-                                "sslmode={other:?} is not one of disable, allow, prefer, require, verify-ca, verify-full"
-                            )))
-                        }
-                    };
-                }
+                "sslmode" => module.ssl = Ssl::parse(value)?,
                 "sslrootcert" => root_cert = Some(std::path::PathBuf::from(value)),
                 other => {
                     return Err(Error::interface(format!(
@@ -197,11 +176,7 @@ impl Mysql {
         opts: OptsBuilder,
         _root: Option<&std::path::Path>,
     ) -> Result<OptsBuilder> {
-        if matches!(self.ssl, Ssl::Require | Ssl::VerifyCa | Ssl::VerifyFull) {
-            return Err(Error::not_supported(
-                "this sslmode needs TLS, which this build of dbapi-mysql does not include: enable its `tls` feature, or use sslmode=disable or prefer",
-            ));
-        }
+        self.ssl.check_supported_without_tls("dbapi-mysql")?;
         Ok(opts)
     }
 

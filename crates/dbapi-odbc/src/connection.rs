@@ -146,9 +146,13 @@ impl Connection for OdbcConnection {
     /// Runs the module's ping statement (`SELECT 1` unless set with
     /// [`crate::Odbc::ping_sql`]) and reads its result.
     fn ping(&mut self) -> Result<()> {
-        let sql = self.ping_sql.clone();
-        let mut cursor = self.cursor()?;
-        dbapi::Cursor::execute(&mut cursor, &sql, &dbapi::Params::None)
+        // Borrowed out and put back: no allocation on a pool's validation path.
+        let sql = std::mem::take(&mut self.ping_sql);
+        let result = self
+            .cursor()
+            .and_then(|mut cursor| dbapi::Cursor::execute(&mut cursor, &sql, &dbapi::Params::None));
+        self.ping_sql = sql;
+        result
     }
 
     /// Closed, a previous call found the session gone, or the driver reports the

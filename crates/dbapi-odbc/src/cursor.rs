@@ -41,20 +41,19 @@ impl<'c> OdbcCursor<'c> {
     }
 
     /// Makes the next pending result current; `false` when there is none.
-    fn advance(&mut self) -> bool {
+    fn advance(&mut self) -> Result<bool> {
         let Some(outcome) = self.pending.pop_front() else {
-            return false;
+            return Ok(false);
         };
-        let arraysize = self.state.arraysize();
-        self.state = CursorState::new();
-        self.state.set_arraysize(arraysize);
+        // A fresh state for the next result (arraysize kept).
+        self.state.begin_execute()?;
         match outcome {
             Outcome::Rows(columns, rows) => self.state.set_result(columns, rows),
             Outcome::Done(count) => self
                 .state
                 .set_rowcount(count.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))),
         }
-        true
+        Ok(true)
     }
 }
 
@@ -153,8 +152,7 @@ impl Cursor for OdbcCursor<'_> {
             Failure::Decode(e) => e,
         })?;
         self.pending = outcomes.into();
-        self.advance();
-        Ok(())
+        self.advance().map(drop)
     }
 
     dbapi::delegate_cursor_state!(state);
@@ -174,6 +172,6 @@ impl Cursor for OdbcCursor<'_> {
 
     fn nextset(&mut self) -> Result<bool> {
         self.state.check_open()?;
-        Ok(self.advance())
+        self.advance()
     }
 }

@@ -294,6 +294,7 @@ fn batch_values(
             .ok_or_else(wrong)?
             .map(|v| v.map_or(Value::Null, |v| Value::Float(*v)))
             .collect(),
+        // Never batched (see `buffer_desc`).
         Reader::Bool => return Err(wrong()),
         Reader::Date => slice
             .as_nullable_slice::<Date>()
@@ -434,8 +435,51 @@ fn parse_time(s: &str) -> Option<Value> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_time;
+    use super::{buffer_desc, parse_time, Reader, BATCH_MAX_BYTES};
     use dbapi::Value;
+    use odbc_api::buffers::BufferDesc;
+    use odbc_api::DataType;
+    use std::num::NonZeroUsize;
+
+    fn desc(data_type: DataType) -> Option<BufferDesc> {
+        buffer_desc(data_type, Reader::for_type(data_type))
+    }
+
+    #[test]
+    fn bounded_columns_get_batch_buffers_and_long_ones_do_not() {
+        let len = |n| NonZeroUsize::new(n);
+        assert_eq!(
+            desc(DataType::BigInt),
+            Some(BufferDesc::I64 { nullable: true })
+        );
+        assert_eq!(
+            desc(DataType::Double),
+            Some(BufferDesc::F64 { nullable: true })
+        );
+        // Four bytes per character: a VARCHAR(12) needs 48.
+        assert_eq!(
+            desc(DataType::Varchar { length: len(12) }),
+            Some(BufferDesc::Text { max_str_len: 48 })
+        );
+        assert_eq!(
+            desc(DataType::Numeric {
+                precision: 10,
+                scale: 2
+            }),
+            Some(BufferDesc::Text { max_str_len: 12 })
+        );
+        // Unbounded or long: read value by value, never cut.
+        assert_eq!(desc(DataType::Varchar { length: None }), None);
+        assert_eq!(desc(DataType::LongVarchar { length: len(8190) }), None);
+        assert_eq!(
+            desc(DataType::Varbinary {
+                length: len(BATCH_MAX_BYTES + 1)
+            }),
+            None
+        );
+        // Booleans stay value by value (a driver's BIT arrays corrupt memory).
+        assert_eq!(desc(DataType::Bit), None);
+    }
 
     #[test]
     fn times_parse_with_and_without_fractions() {

@@ -3,22 +3,11 @@
 use std::fmt;
 use std::time::Duration;
 
-use dbapi::{ConnectParams, Error, Module, ParamStyle, Result, ThreadSafety};
-use postgres::config::SslMode;
+use dbapi::{ConnectParams, Error, Module, ParamStyle, Result, SslMode as Ssl, ThreadSafety};
 use postgres::NoTls;
 
 use crate::error_mapping::from_postgres;
 use crate::{PgConnection, ResetLevel};
-
-/// libpq's `sslmode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ssl {
-    Disable,
-    Prefer,
-    Require,
-    VerifyCa,
-    VerifyFull,
-}
 
 /// The PostgreSQL DB-API module.
 ///
@@ -107,20 +96,7 @@ impl Postgres {
                 "options" => {
                     config.options(value);
                 }
-                "sslmode" => {
-                    ssl = match value.as_str() {
-                        "disable" => Ssl::Disable,
-                        "allow" | "prefer" => Ssl::Prefer,
-                        "require" => Ssl::Require,
-                        "verify-ca" => Ssl::VerifyCa,
-                        "verify-full" => Ssl::VerifyFull,
-                        other => {
-                            return Err(Error::interface(format!(
-                                "sslmode={other:?} is not one of disable, allow, prefer, require, verify-ca, verify-full"
-                            )))
-                        }
-                    };
-                }
+                "sslmode" => ssl = Ssl::parse(value)?,
                 "sslrootcert" => root_cert = Some(std::path::PathBuf::from(value)),
                 other => {
                     return Err(Error::interface(format!(
@@ -132,16 +108,12 @@ impl Postgres {
         #[cfg(not(feature = "tls"))]
         {
             let _ = root_cert;
-            if matches!(ssl, Ssl::Require | Ssl::VerifyCa | Ssl::VerifyFull) {
-                return Err(Error::not_supported(
-                    "this sslmode needs TLS, which this build of dbapi-postgres does not include: enable its `tls` feature, or use sslmode=disable or prefer",
-                ));
-            }
+            ssl.check_supported_without_tls("dbapi-postgres")?;
         }
         config.ssl_mode(match ssl {
-            Ssl::Disable => SslMode::Disable,
-            Ssl::Prefer => SslMode::Prefer,
-            Ssl::Require | Ssl::VerifyCa | Ssl::VerifyFull => SslMode::Require,
+            Ssl::Disable => postgres::config::SslMode::Disable,
+            Ssl::Prefer => postgres::config::SslMode::Prefer,
+            Ssl::Require | Ssl::VerifyCa | Ssl::VerifyFull => postgres::config::SslMode::Require,
         });
         Ok(Self {
             config,

@@ -68,6 +68,7 @@ mod params;
 mod reset_level;
 mod row;
 mod secret;
+mod ssl_mode;
 mod type_object;
 mod value;
 
@@ -84,5 +85,6 @@ pub use params::Params;
 pub use reset_level::ResetLevel;
 pub use row::{Row, RowIndex};
 pub use secret::Secret;
+pub use ssl_mode::SslMode;
 pub use type_object::{TypeCode, TypeObject, BINARY, DATETIME, NUMBER, ROWID, STRING};
 pub use value::Value;
