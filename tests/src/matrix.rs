@@ -275,6 +275,97 @@ pub fn async_and_sync_share_one_pool_on_the_server<B: Backend>() {
     );
 }
 
+/// DBUtils' `maxshared` on the server: 16 threads share 2 connections (the server sees 2),
+/// and no statement of another thread lands inside a transaction — a row one thread leaves
+/// uncommitted ('open') is never visible to another thread's transaction.
+pub fn sixteen_threads_share_two_connections_without_interleaving<B: Backend>() {
+    let tag = unique("mx-shared");
+    let table = format!("matrix_shared_{}", std::process::id());
+    let mut observer = B::observer();
+    observer
+        .execute(
+            &format!("CREATE TABLE {table} (id int PRIMARY KEY, owner int, state varchar(8))"),
+            &params![],
+        )
+        .expect("create");
+    observer.commit().expect("commit");
+    let pool = Pool::builder(B::module(&tag))
+        .max_size(4)
+        .max_shared(2)
+        .build()
+        .expect("pool");
+    let holding = Arc::new(Barrier::new(17));
+    let go = Arc::new(Barrier::new(17));
+    let workers: Vec<_> = (1..=16_i64)
+        .map(|me| {
+            let (pool, holding, go, table) = (
+                pool.clone(),
+                Arc::clone(&holding),
+                Arc::clone(&go),
+                table.clone(),
+            );
+            thread::spawn(move || {
+                let shared = pool.get_shared().expect("shared");
+                holding.wait();
+                go.wait();
+                for i in 0..10 {
+                    let id = me * 100 + i;
+                    let mut tx = shared.begin().expect("begin");
+                    tx.execute(
+                        &format!("INSERT INTO {table} VALUES (?, ?, 'open')"),
+                        &params![id, me],
+                    )
+                    .expect("insert");
+                    let others = scalar(
+                        &mut *tx,
+                        &format!(
+                            "SELECT count(*) FROM {table} WHERE state = 'open' AND owner <> ?"
+                        ),
+                        &params![me],
+                    );
+                    assert_eq!(
+                        others, 0,
+                        "another thread's statement ran inside this transaction"
+                    );
+                    tx.execute(
+                        // By primary key: InnoDB locks that row only.
+                        &format!("UPDATE {table} SET state = 'done' WHERE id = ?"),
+                        &params![id],
+                    )
+                    .expect("update");
+                    tx.commit().expect("commit");
+                }
+            })
+        })
+        .collect();
+    holding.wait();
+    assert_eq!(
+        B::sessions(&mut observer, &tag),
+        2,
+        "16 handles on 2 server connections"
+    );
+    assert_eq!(pool.size(), 2);
+    go.wait();
+    for worker in workers {
+        worker.join().expect("worker");
+    }
+    let done = scalar(
+        &mut observer,
+        &format!("SELECT count(*) FROM {table} WHERE state = 'done'"),
+        &params![],
+    );
+    assert_eq!(done, 160, "every transaction committed");
+    observer
+        .execute(&format!("DROP TABLE {table}"), &params![])
+        .expect("drop");
+    observer.commit().expect("commit");
+    assert_eq!(
+        pool.stats().idle,
+        2,
+        "the last handles returned both connections"
+    );
+}
+
 /// The server restarted under 16 threads: every failure is a clear Operational error, every
 /// thread recovers by itself, and no slot or server connection leaks. Run it in a test
 /// binary of its own, so no other test sees the server go down.
@@ -365,6 +456,7 @@ macro_rules! pool_matrix {
             a_closed_port_fails_within_connect_timeout,
             a_silent_listener_gives_connect_timeout,
             async_and_sync_share_one_pool_on_the_server,
+            sixteen_threads_share_two_connections_without_interleaving,
         );
 
         #[test]

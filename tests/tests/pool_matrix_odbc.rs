@@ -10,4 +10,5 @@ dbpool_tests::pool_matrix!(@tests dbpool_tests::PgOdbc, "needs PostgreSQL and ps
     a_closed_port_fails_within_connect_timeout,
     a_silent_listener_gives_connect_timeout,
     async_and_sync_share_one_pool_on_the_server,
+    sixteen_threads_share_two_connections_without_interleaving,
 );

@@ -314,9 +314,10 @@ fn opts_init(opts: &OptsBuilder) -> Vec<String> {
 
 impl Module for Mysql {
     type Connection = MysqlConnection;
-    /// `mysql::Conn` is `Send` but needs `&mut` for queries: connections move between
-    /// threads (pools do that) but are not shared.
-    const THREADSAFETY: ThreadSafety = ThreadSafety::Module;
+    /// Level 2: `mysql::Conn` is `Send` (pure Rust, no thread-bound client library as
+    /// MySQLdb's), so a connection may be used from any thread one call at a time, and a pool
+    /// may share it behind a lock. Cursors borrow their connection, so they are not shared.
+    const THREADSAFETY: ThreadSafety = ThreadSafety::Connections;
     /// `?`, natively.
     const PARAMSTYLE: ParamStyle = ParamStyle::Qmark;
 

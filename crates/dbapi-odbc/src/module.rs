@@ -163,8 +163,10 @@ fn whole_seconds(timeout: Duration) -> u32 {
 
 impl Module for Odbc {
     type Connection = OdbcConnection;
-    /// ODBC connection handles move between threads but are used by one at a time.
-    const THREADSAFETY: ThreadSafety = ThreadSafety::Module;
+    /// Level 2: ODBC 3 requires drivers to be thread-safe, and a connection handle may be
+    /// used from any thread one call at a time, so a pool may share it behind a lock. Cursors
+    /// borrow their connection, so they are not shared.
+    const THREADSAFETY: ThreadSafety = ThreadSafety::Connections;
     /// `?`, as every ODBC driver understands.
     const PARAMSTYLE: ParamStyle = ParamStyle::Qmark;
 

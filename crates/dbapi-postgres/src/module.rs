@@ -195,9 +195,10 @@ impl Postgres {
 
 impl Module for Postgres {
     type Connection = PgConnection;
-    /// `postgres::Client` is `Send` but needs `&mut` for queries: connections move between
-    /// threads (pools do that) but are not shared.
-    const THREADSAFETY: ThreadSafety = ThreadSafety::Module;
+    /// Level 2, as psycopg2: `postgres::Client` is `Send`, so a connection may be used from
+    /// any thread one call at a time, and a pool may share it behind a lock. Cursors borrow
+    /// their connection, so they are not shared (not 3).
+    const THREADSAFETY: ThreadSafety = ThreadSafety::Connections;
     /// `$1`, `$2`, … natively; `?` is accepted too (numbered before the statement is
     /// prepared). Named parameters are rejected with NotSupported.
     const PARAMSTYLE: ParamStyle = ParamStyle::Dollar;

@@ -148,8 +148,10 @@ impl Sqlite {
 
 impl Module for Sqlite {
     type Connection = SqliteConnection;
-    /// Connections are `Send` but not `Sync`: threads share the module, not connections.
-    const THREADSAFETY: ThreadSafety = ThreadSafety::Module;
+    /// Level 2: a connection may be used from any thread, one call at a time (rusqlite's
+    /// `Connection` is `Send`; the bundled SQLite is built thread-safe), so a pool may share
+    /// it behind a lock. Cursors borrow their connection, so they are not shared (not 3).
+    const THREADSAFETY: ThreadSafety = ThreadSafety::Connections;
     /// `?` placeholders; `:name`, `@name` and `$name` are accepted with named parameters.
     const PARAMSTYLE: ParamStyle = ParamStyle::Qmark;
 

@@ -6,8 +6,12 @@ use crate::{Connection, Result};
 
 /// How far connections and cursors may be shared between threads (DB-API `threadsafety`).
 ///
-/// In Rust, "shared" means used from several threads; a level-1 connection that is `Send`
-/// may still be *moved* to another thread, which is what a pool does.
+/// In Rust, "shared" means used from several threads in turn, serialised by a lock (the
+/// connection is `Send`; its methods take `&mut self`). A level-1 connection may still be
+/// *moved* to another thread, which is what a pool does; declare level 1 when a connection
+/// must not be used by several threads even one call at a time (state tied to the thread
+/// that opened it, a driver that is not thread-safe). Pools share connections (DBUtils'
+/// `maxshared`) only at level 2 or more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ThreadSafety {
     /// 0: threads may not share the module.

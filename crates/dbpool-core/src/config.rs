@@ -22,6 +22,7 @@ pub(crate) struct Config<C> {
     pub(crate) blocking: bool,
     pub(crate) max_usage: Option<u64>,
     pub(crate) max_cached: Option<usize>,
+    pub(crate) max_shared: usize,
     pub(crate) test_on_checkout: Option<Duration>,
     pub(crate) init_sql: Vec<String>,
     pub(crate) fairness: Fairness,
@@ -60,6 +61,7 @@ impl<C> fmt::Debug for Config<C> {
             .field("blocking", &self.blocking)
             .field("max_usage", &self.max_usage)
             .field("max_cached", &self.max_cached)
+            .field("max_shared", &self.max_shared)
             .field("test_on_checkout", &self.test_on_checkout)
             .field("init_sql", &self.init_sql.len())
             .field("fairness", &self.fairness)
@@ -105,6 +107,7 @@ impl<M: Module> Builder<M> {
                 blocking: true,
                 max_usage: None,
                 max_cached: None,
+                max_shared: 0,
                 test_on_checkout: None,
                 init_sql: Vec::new(),
                 fairness: Fairness::Fifo,
@@ -203,6 +206,17 @@ impl<M: Module> Builder<M> {
         self
     }
 
+    /// How many connections may be shared between threads (DBUtils' `maxshared`): callers of
+    /// [`Pool::get_shared`] get a [`crate::SharedConnection`] over one of at most this many
+    /// connections, the least shared first, once that many are open or the pool is full.
+    /// 0 (default) shares none: each shared handle then has a connection of its own.
+    /// [`Pool::get`] always gives a dedicated connection. Allowed only for drivers whose
+    /// module declares [`dbapi::ThreadSafety::Connections`] or more.
+    pub fn max_shared(mut self, max_shared: usize) -> Self {
+        self.config.max_shared = max_shared;
+        self
+    }
+
     /// Ping a connection on checkout when it has been idle at least this long; a failed ping
     /// replaces it with a new connection. `None` (default, as eventlet) never pings; a pool
     /// that pings costs one clock read more per checkout.
@@ -248,7 +262,9 @@ impl<M: Module> Builder<M> {
     ///
     /// # Errors
     /// [`PoolError::Config`] for invalid settings (`max_size` 0, `min_size` > `max_size`,
-    /// `max_usage` 0); the connect error when a `min_size` connection cannot be opened.
+    /// `max_usage` 0, `max_shared` above `max_size`, or `max_shared` for a driver that does not
+    /// allow sharing connections); the connect error when a `min_size` connection cannot be
+    /// opened.
     pub fn build(self) -> Result<Pool<M>, PoolError> {
         let c = &self.config;
         if c.max_size == 0 {
@@ -257,6 +273,16 @@ impl<M: Module> Builder<M> {
         if c.min_size > c.max_size {
             return Err(ConfigError::MinAboveMax {
                 min_size: c.min_size,
+                max_size: c.max_size,
+            }
+            .into());
+        }
+        if c.max_shared > 0 {
+            crate::sharing::check_shareable::<M>()?;
+        }
+        if c.max_shared > c.max_size {
+            return Err(ConfigError::SharedAboveMax {
+                max_shared: c.max_shared,
                 max_size: c.max_size,
             }
             .into());

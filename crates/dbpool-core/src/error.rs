@@ -128,6 +128,22 @@ pub enum ConfigError {
     /// `max_usage` was 0.
     #[error("max_usage must be at least 1, or None for unlimited reuse")]
     ZeroMaxUsage,
+    /// `max_shared` was larger than `max_size`.
+    #[error("max_shared ({max_shared}) is larger than max_size ({max_size}); shared connections count against max_size, so lower max_shared or raise max_size")]
+    SharedAboveMax {
+        /// The configured `max_shared`.
+        max_shared: usize,
+        /// The configured `max_size`.
+        max_size: usize,
+    },
+    /// Connection sharing was asked of a driver whose module declares `threadsafety` below 2.
+    #[error("{driver} declares threadsafety {level}: its connections may not be shared between threads; use dedicated connections (Pool::get, max_shared 0)")]
+    NotShareable {
+        /// The driver's module type.
+        driver: String,
+        /// The `threadsafety` level it declares.
+        level: u8,
+    },
     /// `max_age_jitter` was not in [0, 1).
     #[error("max_age_jitter is {0}; it must be a fraction from 0 (no jitter) to below 1")]
     BadJitter(String),

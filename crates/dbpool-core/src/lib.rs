@@ -42,7 +42,8 @@
 //! | `RawConnectionPool` | [`Pool`] (plain connections, blocking callers) |
 //! | `TpooledConnectionPool` (eventlet's default `ConnectionPool`) | [`AsyncPool`]: the same core for async tasks, driver calls on a [`ThreadPool`] |
 //! | `DatabaseConnector(module, credentials)` | [`DatabaseConnector`] |
-//! | PooledDB `maxusage`, `maxcached`, `blocking`, `setsession`, `ping` | [`Builder::max_usage`], [`Builder::max_cached`], [`Builder::blocking`], [`Builder::init_sql`], [`Builder::test_on_checkout`] |
+//! | PooledDB `maxusage`, `maxcached`, `maxshared`, `blocking`, `setsession`, `ping` | [`Builder::max_usage`], [`Builder::max_cached`], [`Builder::max_shared`], [`Builder::blocking`], [`Builder::init_sql`], [`Builder::test_on_checkout`] |
+//! | PooledDB `connection(shareable=True)` / `dedicated_connection()` | [`Pool::get_shared`] ([`SharedConnection`]) / [`Pool::get`] |
 //! | DBUtils `SimplePooledDB` | [`SimplePooledDB`] |
 //! | DBUtils `PersistentDB` (thread-affine) | [`PersistentDB`] |
 //! | DBUtils `SteadyDB` (reconnects) | [`SteadyConnection`] |
@@ -79,6 +80,7 @@ mod guard;
 mod maintenance;
 mod persistent;
 mod pool;
+mod sharing;
 mod simple;
 mod stats;
 mod steady;
@@ -94,6 +96,7 @@ pub use events::{EventHook, PoolEvent};
 pub use guard::{PooledConnection, PooledCursor};
 pub use persistent::{PersistentBuilder, PersistentConnection, PersistentDB};
 pub use pool::Pool;
+pub use sharing::{SharedConnection, SharedGuard};
 pub use simple::SimplePooledDB;
 pub use stats::{CloseReason, Stats, WAIT_BUCKETS};
 pub use steady::SteadyConnection;

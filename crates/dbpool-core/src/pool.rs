@@ -17,6 +17,7 @@ use crate::clock;
 use crate::config::{Config, Fairness};
 use crate::connector::{self, Connected};
 use crate::maintenance::{self, Maintained};
+use crate::sharing::Registry;
 use crate::stats::Counters;
 use crate::waiter::{Notify, Waiter, Wakeup};
 #[cfg(test)]
@@ -156,6 +157,8 @@ pub(crate) struct Shared<M: Module> {
     /// Checked-out connections, when leak detection is on.
     checkouts: Mutex<Checkouts>,
     counters: Counters,
+    /// The connections shared between threads (`max_shared`).
+    sharing: Registry<M>,
     this: Weak<Shared<M>>,
 }
 
@@ -240,6 +243,7 @@ impl<M: Module> Pool<M> {
             drained: Condvar::new(),
             checkouts: Mutex::new(Checkouts::default()),
             counters: Counters::default(),
+            sharing: Registry::default(),
             this: this.clone(),
         });
         let pool = Self { shared };
@@ -259,6 +263,25 @@ impl<M: Module> Pool<M> {
 
     pub(crate) fn config(&self) -> &Config<M::Connection> {
         &self.shared.config
+    }
+
+    pub(crate) fn sharing(&self) -> &Registry<M> {
+        &self.shared.sharing
+    }
+
+    /// A reported timeout error for a wait that began at `started`.
+    pub(crate) fn timeout_now(&self, started: Instant) -> PoolError {
+        let state = self.shared.state.lock();
+        let err = self.timeout_error(&state, started);
+        drop(state);
+        self.report_timeout(err)
+    }
+
+    pub(crate) fn exhausted_error(&self) -> PoolError {
+        PoolError::Exhausted {
+            target: self.shared.target.clone(),
+            max_size: self.shared.config.max_size,
+        }
     }
 
     pub(crate) fn record_wait(&self, waited: Duration) {
@@ -615,10 +638,7 @@ impl<M: Module> Pool<M> {
                 };
                 Ok(Start::Queued(waiter))
             }
-            _ => Err(PoolError::Exhausted {
-                target: self.shared.target.clone(),
-                max_size: self.shared.config.max_size,
-            }),
+            _ => Err(self.exhausted_error()),
         }
     }
 

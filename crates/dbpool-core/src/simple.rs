@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-use dbapi::Module;
+use dbapi::{Module, ThreadSafety};
 
-use crate::{Pool, PoolError, PooledConnection};
+use crate::{Pool, PoolError, PooledConnection, SharedConnection};
 
 /// DBUtils' `SimplePooledDB` (`PooledDB(module, maxconnections, **connect_args)`): opens
 /// `maxconnections` connections at construction and hands them out transparently;
@@ -14,9 +14,11 @@ use crate::{Pool, PoolError, PooledConnection};
 /// and returned connections are rolled back (DBUtils' simple pool does not clean them; we
 /// are safe by default — use [`SimplePooledDB::pool`] for other settings).
 ///
-/// DBUtils shares one connection between threads when the driver's `threadsafety` is 2 or
-/// more. Rust's `&mut` rules make unsynchronised sharing impossible, so here each thread
-/// holds its connection exclusively, as with a level-1 driver.
+/// As the seed says, "if the DB-API 2 module is threadsafe, the connections will be shared
+/// between threads": for a driver of `threadsafety` 2 or more, every connection may be
+/// shared, and [`SimplePooledDB::shared_connection`] hands out a [`SharedConnection`] on the
+/// least shared one (uses serialised on the connection). [`SimplePooledDB::connection`]
+/// always gives a connection to one thread alone, as for a level-1 driver.
 ///
 /// ```
 /// use dbapi::{params, Connection};
@@ -41,7 +43,9 @@ impl<M: Module> SimplePooledDB<M> {
     /// # Errors
     /// [`PoolError::Config`] for 0 connections; the connect error when one cannot be opened.
     pub fn new(module: M, maxconnections: usize) -> Result<Self, PoolError> {
+        let shareable = M::THREADSAFETY >= ThreadSafety::Connections;
         let pool = Pool::builder(module)
+            .max_shared(if shareable { maxconnections } else { 0 })
             .min_size(maxconnections)
             .max_size(maxconnections)
             .max_idle(None)
@@ -57,6 +61,17 @@ impl<M: Module> SimplePooledDB<M> {
     #[track_caller]
     pub fn connection(&self) -> Result<PooledConnection<M>, PoolError> {
         self.pool.get()
+    }
+
+    /// A connection shared with other threads (the seed's behaviour for a threadsafe
+    /// driver): the least shared of the pool's connections; see [`Pool::get_shared`].
+    ///
+    /// # Errors
+    /// As [`Pool::get_shared`]: a [`crate::ConfigError::NotShareable`] error for a driver
+    /// below `threadsafety` 2.
+    #[track_caller]
+    pub fn shared_connection(&self) -> Result<SharedConnection<M>, PoolError> {
+        self.pool.get_shared()
     }
 
     /// The underlying pool.

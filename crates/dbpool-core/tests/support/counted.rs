@@ -159,3 +159,20 @@ impl Connection for CountedConnection {
         self.inner.in_transaction()
     }
 }
+
+/// The counted driver declaring `threadsafety` 2, so pools may share its connections.
+pub struct Shareable(pub Counted);
+
+impl Module for Shareable {
+    type Connection = CountedConnection;
+    const THREADSAFETY: ThreadSafety = ThreadSafety::Connections;
+    const PARAMSTYLE: ParamStyle = ParamStyle::Qmark;
+
+    fn connect(&self) -> Result<CountedConnection> {
+        self.0.connect()
+    }
+
+    fn target(&self) -> String {
+        self.0.target()
+    }
+}
