@@ -15,6 +15,12 @@ pub trait Backend {
     /// user of its own), so one test's connections are counted exactly.
     fn module(tag: &str) -> Self::Module;
 
+    /// As [`Backend::module`], with connections whose `check_alive` looks at the server's
+    /// side every time (the PostgreSQL adapter looks only after a second unused, by default).
+    fn module_checking_every_use(tag: &str) -> Self::Module {
+        Self::module(tag)
+    }
+
     /// A connection, outside any pool, that sees every session and may end it.
     fn observer() -> <Self::Module as Module>::Connection;
 

@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use dbapi::{params, Connection, Cursor, ErrorKind, Value};
-use dbpool_core::{AsyncPool, CloseReason, Pool, PoolError};
+use dbpool_core::{AsyncPool, CloseReason, Pool, PoolError, SteadyConnection};
 
 use crate::{assert_returns_immediately, scalar, Backend, PATIENCE};
 
@@ -366,6 +366,42 @@ pub fn sixteen_threads_share_two_connections_without_interleaving<B: Backend>() 
     );
 }
 
+/// SteadyDB's safe retry on the server: a session ended while idle between transactions is
+/// replaced before the next statement is sent (the caller sees nothing); one ended inside a
+/// transaction is never replaced silently — calls fail until `rollback()`.
+pub fn steady_connection_retries_only_what_was_not_sent<B: Backend>() {
+    let tag = unique("mx-steady");
+    let mut observer = B::observer();
+    let mut db = SteadyConnection::new(B::module_checking_every_use(&tag)).expect("connect");
+    db.execute("SELECT 1", &params![]).expect("first");
+    db.commit().expect("commit");
+    let first = B::session_id(&mut db);
+    db.commit().expect("commit");
+    B::kill(&mut observer, first);
+    db.execute("SELECT 1", &params![])
+        .expect("the ended session was replaced before sending");
+    assert_eq!(db.reconnects(), 1);
+    let second = B::session_id(&mut db);
+    assert_ne!(first, second, "a new session");
+    // Inside a transaction (the DB-API opened one with the last statement): no retry.
+    assert_eq!(db.in_transaction(), Some(true));
+    B::kill(&mut observer, second);
+    let err = db
+        .execute("SELECT 1", &params![])
+        .expect_err("the transaction is lost");
+    assert!(err.is_disconnect(), "{err}");
+    assert_eq!(db.reconnects(), 1, "not replaced inside a transaction");
+    assert!(db.commit().is_err(), "a lost transaction cannot commit");
+    db.rollback().expect("acknowledges the loss and reconnects");
+    db.execute("SELECT 1", &params![]).expect("works again");
+    assert_eq!(db.reconnects(), 2);
+    assert_eq!(
+        B::sessions(&mut observer, &tag),
+        1,
+        "the dead sessions are gone"
+    );
+}
+
 /// The server restarted under 16 threads: every failure is a clear Operational error, every
 /// thread recovers by itself, and no slot or server connection leaks. Run it in a test
 /// binary of its own, so no other test sees the server go down.
@@ -457,6 +493,7 @@ macro_rules! pool_matrix {
             a_silent_listener_gives_connect_timeout,
             async_and_sync_share_one_pool_on_the_server,
             sixteen_threads_share_two_connections_without_interleaving,
+            steady_connection_retries_only_what_was_not_sent,
         );
 
         #[test]

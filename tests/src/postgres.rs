@@ -2,7 +2,7 @@
 //! `application_name`, ended with `pg_terminate_backend`, restarted with `pg_ctl`.
 
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use dbapi::{params, Connection, Error, ErrorKind, Module};
 use dbapi_postgres::{PgConnection, Postgres};
@@ -77,6 +77,10 @@ impl Backend for Pg {
         Postgres::from_dsn(&pg_url())
             .expect("DBPOOL_PG_URL is a valid DSN")
             .application_name(tag)
+    }
+
+    fn module_checking_every_use(tag: &str) -> Postgres {
+        Self::module(tag).check_alive_after(Duration::ZERO)
     }
 
     fn observer() -> PgConnection {

@@ -117,6 +117,20 @@ pub fn connect_and_ping<C: Context>() {
     assert!(!conn.is_broken());
 }
 
+/// `check_alive` passes on a working connection, before and after a statement, and a
+/// closed connection fails it with an Interface error.
+pub fn check_alive_on_a_working_connection<C: Context>() {
+    let ctx = C::setup();
+    let mut conn = connect(&ctx);
+    conn.check_alive().expect("a fresh connection is alive");
+    conn.ping().expect("ping");
+    conn.check_alive().expect("still alive after a round trip");
+    assert!(!conn.is_broken());
+    conn.close().expect("close");
+    let err = conn.check_alive().expect_err("closed");
+    assert_eq!(err.kind(), ErrorKind::Interface, "{err}");
+}
+
 /// A syntax error is a Programming error.
 pub fn syntax_error_is_programming<C: Context>() {
     let ctx = C::setup();

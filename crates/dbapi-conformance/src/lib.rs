@@ -70,6 +70,7 @@ macro_rules! conformance_core_tests {
         $crate::__conformance_checks!($ctx, [$(#[$attr])*],
             module_constants,
             connect_and_ping,
+            check_alive_on_a_working_connection,
             syntax_error_is_programming,
             commit_persists,
             rollback_discards,

@@ -7,6 +7,7 @@ use mysql::prelude::Queryable;
 use mysql::Conn;
 
 use crate::error_mapping::from_mysql;
+use crate::socket::Idle;
 use crate::MysqlCursor;
 
 /// An open MySQL or MariaDB connection.
@@ -27,6 +28,8 @@ pub struct MysqlConnection {
     default_autocommit: bool,
     reset: ResetLevel,
     broken: bool,
+    /// No TLS: bytes waiting on an idle socket can only be the server's last words.
+    plain: bool,
 }
 
 impl fmt::Debug for MysqlConnection {
@@ -54,7 +57,7 @@ fn first_keyword(sql: &str) -> &str {
 }
 
 impl MysqlConnection {
-    pub(crate) fn new(conn: Conn, reset: ResetLevel, autocommit: bool) -> Self {
+    pub(crate) fn new(conn: Conn, reset: ResetLevel, autocommit: bool, plain: bool) -> Self {
         Self {
             conn: Some(conn),
             in_transaction: false,
@@ -62,6 +65,7 @@ impl MysqlConnection {
             default_autocommit: autocommit,
             reset,
             broken: false,
+            plain,
         }
     }
 
@@ -102,8 +106,13 @@ impl MysqlConnection {
         result.map_err(|e| self.check(e))
     }
 
-    /// Tracks the transaction a statement opens or ends.
-    pub(crate) fn before_statement(&mut self, sql: &str) {
+    /// Refuses to send on a connection already found lost, then tracks the transaction a
+    /// statement opens or ends.
+    pub(crate) fn before_statement(&mut self, sql: &str) -> Result<()> {
+        self.native_mut()?;
+        if self.broken {
+            return Err(Error::dead_before_send());
+        }
         let keyword = first_keyword(sql);
         let is = |word: &str| keyword.eq_ignore_ascii_case(word);
         if is("COMMIT") || is("ROLLBACK") {
@@ -112,6 +121,7 @@ impl MysqlConnection {
         } else if !self.autocommit || is("BEGIN") || is("START") {
             self.in_transaction = true;
         }
+        Ok(())
     }
 
     fn end_transaction(&mut self, verb: &str) -> Result<()> {
@@ -183,6 +193,25 @@ impl Connection for MysqlConnection {
     /// Closed, or a previous call found the connection lost.
     fn is_broken(&self) -> bool {
         self.conn.is_none() || self.broken
+    }
+
+    /// A non-blocking peek at the socket (nothing sent, nothing consumed): the server closed
+    /// it, or — on a connection without TLS — left its last words there (the idle-timeout
+    /// error packet). With TLS, unasked bytes are not taken as proof.
+    fn check_alive(&mut self) -> Result<()> {
+        let plain = self.plain;
+        let look = crate::socket::look(self.native_mut()?);
+        let dead = match look {
+            Ok(Idle::Quiet) => self.broken,
+            Ok(Idle::Unasked) => plain || self.broken,
+            Ok(Idle::Closed) | Err(_) => true,
+        };
+        if dead {
+            self.broken = true;
+            Err(Error::dead_before_send())
+        } else {
+            Ok(())
+        }
     }
 
     fn set_autocommit(&mut self, autocommit: bool) -> Result<()> {

@@ -44,7 +44,7 @@ impl<'c> MysqlCursor<'c> {
     }
 
     fn run(&mut self, sql: &str, params: mysql::Params) -> Result<()> {
-        self.conn.before_statement(sql);
+        self.conn.before_statement(sql)?;
         let native = self.conn.native_mut()?;
         let outcomes = match params {
             mysql::Params::Empty => native

@@ -274,6 +274,7 @@ impl Mysql {
         } else {
             opts = opts.read_timeout(self.read_timeout);
         }
+        let plain = mysql::Opts::from(opts.clone()).get_ssl_opts().is_none();
         let conn = match Conn::new(opts.clone()) {
             #[cfg(feature = "tls")]
             Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported))
@@ -288,7 +289,12 @@ impl Mysql {
             crate::socket::set_timeouts(&conn, self.read_timeout)
                 .map_err(|e| Error::operational(format!("cannot set socket timeouts: {e}")))?;
         }
-        Ok(MysqlConnection::new(conn, self.reset, self.autocommit))
+        Ok(MysqlConnection::new(
+            conn,
+            self.reset,
+            self.autocommit,
+            plain,
+        ))
     }
 
     fn connect_error(&self, err: mysql::Error) -> Error {

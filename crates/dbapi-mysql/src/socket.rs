@@ -1,6 +1,8 @@
 //! Socket timeouts on a connected `mysql::Conn`, which the crate fixes at connect time.
 
 use std::io;
+#[cfg(unix)]
+use std::mem::MaybeUninit;
 use std::time::Duration;
 
 use mysql::Conn;
@@ -27,4 +29,55 @@ pub fn set_timeouts(conn: &Conn, read: Option<Duration>) -> io::Result<()> {
 #[cfg(not(unix))]
 pub fn set_timeouts(_conn: &Conn, _read: Option<Duration>) -> io::Result<()> {
     Ok(())
+}
+
+/// What a look at an idle connection's socket found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idle {
+    /// Nothing to read: the connection looks alive.
+    Quiet,
+    /// The server closed the socket (or it was reset).
+    Closed,
+    /// Bytes the client did not ask for: on a plain connection, the server's last words
+    /// before it hangs up (an idle-timeout error packet).
+    Unasked,
+}
+
+/// Peeks at the socket without blocking and without consuming anything: go-sql-driver's
+/// connection check, made before a statement is sent on a connection that sat idle.
+///
+/// # Errors
+/// The operating system's error while switching the socket's blocking mode.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+pub fn look(conn: &Conn) -> io::Result<Idle> {
+    use std::os::fd::{AsRawFd, BorrowedFd};
+    // SAFETY: as in `set_timeouts`: the descriptor belongs to `conn`'s open socket, kept
+    // open for the whole borrow; it is only switched to non-blocking and back, and peeked
+    // at (nothing is consumed or closed).
+    let fd = unsafe { BorrowedFd::borrow_raw(conn.as_raw_fd()) };
+    let socket = socket2::SockRef::from(&fd);
+    socket.set_nonblocking(true)?;
+    let mut byte = [MaybeUninit::<u8>::uninit()];
+    let peeked = socket.peek(&mut byte);
+    socket.set_nonblocking(false)?;
+    Ok(match peeked {
+        Ok(0) => Idle::Closed,
+        Ok(_) => Idle::Unasked,
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+            ) =>
+        {
+            Idle::Quiet
+        }
+        Err(_) => Idle::Closed,
+    })
+}
+
+/// Elsewhere nothing is checked.
+#[cfg(not(unix))]
+pub fn look(_conn: &Conn) -> io::Result<Idle> {
+    Ok(Idle::Quiet)
 }

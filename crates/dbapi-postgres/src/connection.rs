@@ -2,8 +2,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use dbapi::{Connection, Error, ResetLevel, Result};
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, Statement};
 
 use crate::error_mapping::from_postgres;
@@ -27,6 +29,15 @@ pub struct PgConnection {
     autocommit: bool,
     default_autocommit: bool,
     reset: ResetLevel,
+    /// A check found the session ended by the server.
+    dead: bool,
+    /// The session ran `LISTEN`: notifications may arrive, so [`Connection::check_alive`]
+    /// must not poll (it would take one from the client's queue).
+    listening: bool,
+    /// When a statement or transaction end was last sent.
+    last_used: Instant,
+    /// How long unused before `check_alive` looks at the socket.
+    check_alive_after: Duration,
 }
 
 impl fmt::Debug for PgConnection {
@@ -50,7 +61,12 @@ fn first_keyword(sql: &str) -> String {
 }
 
 impl PgConnection {
-    pub(crate) fn new(client: Client, reset: ResetLevel, autocommit: bool) -> Self {
+    pub(crate) fn new(
+        client: Client,
+        reset: ResetLevel,
+        autocommit: bool,
+        check_alive_after: Duration,
+    ) -> Self {
         Self {
             client: Some(client),
             statements: HashMap::new(),
@@ -58,6 +74,10 @@ impl PgConnection {
             autocommit,
             default_autocommit: autocommit,
             reset,
+            dead: false,
+            listening: false,
+            last_used: Instant::now(),
+            check_alive_after,
         }
     }
 
@@ -79,7 +99,14 @@ impl PgConnection {
 
     /// Opens the implicit transaction when needed, and tracks explicit transaction control.
     pub(crate) fn before_statement(&mut self, sql: &str) -> Result<()> {
+        if self.native_mut()?.is_closed() || self.dead {
+            // The client knows the session is gone: the statement is not sent.
+            self.dead = true;
+            return Err(Error::dead_before_send());
+        }
+        self.last_used = Instant::now();
         match first_keyword(sql).as_str() {
+            "LISTEN" => self.listening = true,
             "BEGIN" | "START" => {
                 self.in_transaction = true;
                 return Ok(());
@@ -121,6 +148,7 @@ impl PgConnection {
         }
         // The transaction is over whatever the server answers.
         self.in_transaction = false;
+        self.last_used = Instant::now();
         self.native_mut()?
             .batch_execute(verb)
             .map_err(from_postgres)
@@ -169,12 +197,15 @@ impl Connection for PgConnection {
         self.autocommit = self.default_autocommit;
         match self.reset {
             ResetLevel::Rollback => Ok(()),
-            ResetLevel::Clean => self
-                .native_mut()?
-                .batch_execute(CLEAN_SQL)
-                .map_err(from_postgres),
+            ResetLevel::Clean => {
+                self.listening = false;
+                self.native_mut()?
+                    .batch_execute(CLEAN_SQL)
+                    .map_err(from_postgres)
+            }
             ResetLevel::Full => {
                 self.statements.clear();
+                self.listening = false;
                 self.native_mut()?
                     .batch_execute("DISCARD ALL")
                     .map_err(from_postgres)
@@ -182,9 +213,41 @@ impl Connection for PgConnection {
         }
     }
 
-    /// Closed, or the client saw the connection end.
+    /// Closed, or the client (or a check) saw the connection end.
     fn is_broken(&self) -> bool {
-        self.client.as_ref().is_none_or(Client::is_closed)
+        self.dead || self.client.as_ref().is_none_or(Client::is_closed)
+    }
+
+    /// Reads what the server sent unasked, without sending anything: a session the server
+    /// ended while idle (`pg_terminate_backend`, a shutdown, an idle timeout) shows up as
+    /// its FATAL message or the end of the stream. The look waits at most a millisecond,
+    /// and only for a connection unused for [`crate::Postgres::check_alive_after`];
+    /// otherwise only what the client already knows is checked. On a session that ran
+    /// `LISTEN` through this adapter it never looks, so no notification is taken from the
+    /// client's queue. (A `LISTEN` sent through [`PgConnection::native_mut`] is not seen: a
+    /// notification arriving there may be consumed by this check.)
+    fn check_alive(&mut self) -> Result<()> {
+        let look = !self.listening && self.last_used.elapsed() >= self.check_alive_after;
+        let client = self.native_mut()?;
+        let mut failure = None;
+        if look && !client.is_closed() {
+            // The client's I/O driver only turns while it waits, so give it a moment.
+            let mut notifications = client.notifications();
+            let mut unasked = notifications.timeout_iter(Duration::from_millis(1));
+            if let Err(err) = unasked.next() {
+                failure = Some(from_postgres(err));
+            }
+        }
+        if failure.is_none() && (client.is_closed() || self.dead) {
+            failure = Some(Error::dead_before_send());
+        }
+        match failure {
+            None => Ok(()),
+            Some(err) => {
+                self.dead = true;
+                Err(err.with_disconnect(true).with_not_sent(true))
+            }
+        }
     }
 
     fn set_autocommit(&mut self, autocommit: bool) -> Result<()> {

@@ -9,6 +9,9 @@ use postgres::NoTls;
 use crate::error_mapping::from_postgres;
 use crate::{PgConnection, ResetLevel};
 
+/// The default for [`Postgres::check_alive_after`].
+const DEFAULT_CHECK_ALIVE_AFTER: Duration = Duration::from_secs(1);
+
 /// The PostgreSQL DB-API module.
 ///
 /// ```no_run
@@ -25,6 +28,7 @@ pub struct Postgres {
     target: String,
     reset: ResetLevel,
     autocommit: bool,
+    check_alive_after: Duration,
     #[cfg(feature = "tls")]
     tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
 }
@@ -120,6 +124,7 @@ impl Postgres {
             target: params.to_string(),
             reset: ResetLevel::Rollback,
             autocommit: false,
+            check_alive_after: DEFAULT_CHECK_ALIVE_AFTER,
             #[cfg(feature = "tls")]
             tls: Self::tls_connector(ssl, root_cert.as_deref())?,
         })
@@ -145,6 +150,18 @@ impl Postgres {
     #[must_use]
     pub fn reset_level(mut self, level: ResetLevel) -> Self {
         self.reset = level;
+        self
+    }
+
+    /// How long a connection must sit unused before [`dbapi::Connection::check_alive`] looks for
+    /// the server's goodbye on its socket. That look waits up to a millisecond for the
+    /// client's I/O driver to turn (the `postgres` crate shows no socket to peek at), so a
+    /// connection in steady use is not looked at more than once per this interval; a
+    /// connection used within it is checked only for what the client already knows.
+    /// Default 1 s; `Duration::ZERO` looks every time.
+    #[must_use]
+    pub fn check_alive_after(mut self, idle: Duration) -> Self {
+        self.check_alive_after = idle;
         self
     }
 
@@ -189,7 +206,12 @@ impl Postgres {
             }
             wrapped.with_source(err)
         })?;
-        Ok(PgConnection::new(client, self.reset, self.autocommit))
+        Ok(PgConnection::new(
+            client,
+            self.reset,
+            self.autocommit,
+            self.check_alive_after,
+        ))
     }
 }
 

@@ -89,6 +89,27 @@ pub trait Connection {
         self.is_closed()
     }
 
+    /// Checks, without blocking and without a round trip, that the server has not ended the
+    /// connection while it sat unused — a closed socket, or the server's last words waiting
+    /// in it (go-sql-driver's connection check). Nothing is sent, so a failure proves that
+    /// nothing after it was sent either: it is a disconnect error with
+    /// [`Error::is_not_sent`], and the connection is then [`is_broken`](Connection::is_broken).
+    /// Default: an error only when `is_broken()` says so.
+    ///
+    /// A success is no promise: the server may still go away before the next statement.
+    ///
+    /// # Errors
+    /// A disconnect error marked not sent; an Interface error after `close()`.
+    fn check_alive(&mut self) -> Result<()> {
+        if self.is_closed() {
+            Err(Error::closed("connection"))
+        } else if self.is_broken() {
+            Err(Error::dead_before_send())
+        } else {
+            Ok(())
+        }
+    }
+
     /// Turns autocommit on or off. Default: a NotSupported error.
     ///
     /// # Errors

@@ -105,6 +105,7 @@ pub struct Error {
     sqlstate: Option<String>,
     native_code: Option<i64>,
     disconnect: bool,
+    not_sent: bool,
     #[source]
     source: Option<Source>,
 }
@@ -120,6 +121,7 @@ impl Error {
             sqlstate: None,
             native_code: None,
             disconnect: false,
+            not_sent: false,
             source: None,
         }
     }
@@ -162,6 +164,18 @@ impl Error {
         ))
     }
 
+    /// The error for a statement not sent because the connection was already found dead:
+    /// Operational, a disconnect, and [`Error::is_not_sent`].
+    #[must_use]
+    pub fn dead_before_send() -> Self {
+        Self::operational(
+            "the connection to the server was found closed before the statement was sent \
+             (nothing ran); use a new connection",
+        )
+        .with_disconnect(true)
+        .with_not_sent(true)
+    }
+
     /// An error classified from a SQLSTATE (psycopg2's table), which also sets
     /// [`Error::is_disconnect`] for connection-loss states.
     #[must_use]
@@ -201,6 +215,25 @@ impl Error {
     pub fn with_disconnect(mut self, disconnect: bool) -> Self {
         self.disconnect = disconnect;
         self
+    }
+
+    /// Marks the error as raised before the request was sent: the driver found the
+    /// connection dead first (Go's `driver.ErrBadConn` rule). Set it only when the statement
+    /// provably never reached the server.
+    #[must_use]
+    pub fn with_not_sent(mut self, not_sent: bool) -> Self {
+        self.not_sent = not_sent;
+        self
+    }
+
+    /// True when the statement (or commit, or rollback) provably never reached the server:
+    /// the connection was found dead before anything was written. Running it again on
+    /// another connection cannot run it twice, so it is safe to retry outside a transaction
+    /// ([`crate::Connection::check_alive`] failures are of this kind). False whenever the
+    /// request may have been sent, even if the connection then died.
+    #[must_use]
+    pub fn is_not_sent(&self) -> bool {
+        self.not_sent
     }
 
     /// The DB-API kind.
@@ -253,6 +286,7 @@ impl fmt::Debug for Error {
             .field("sqlstate", &self.sqlstate)
             .field("native_code", &self.native_code)
             .field("disconnect", &self.disconnect)
+            .field("not_sent", &self.not_sent)
             .field("source", &self.source)
             .finish()
     }

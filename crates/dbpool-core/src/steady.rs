@@ -4,18 +4,27 @@ use std::cell::Cell;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
-use dbapi::{Connection, Error, Module, Result};
+use dbapi::{Connection, Cursor, Error, Module, Params, Result};
 
 use crate::PooledCursor;
 
 /// DBUtils' `SteadyDBConnection`: a "hardened" connection that opens a new connection in
 /// place of a broken one the next time it is used, and after `maxusage` uses.
 ///
-/// It never repeats a statement on its own (a statement may have run before the connection
-/// died): the call that meets the dead connection fails with its disconnect error, and the
-/// next call gets a fresh connection. A transaction in flight is lost with the connection, so
-/// `commit()` on a broken connection is an error, while `rollback()` succeeds (there is
-/// nothing left to roll back).
+/// DBUtils' SteadyDB reopens and retries a failed call once outside a transaction. Here the
+/// retry is made safe with Go's `driver.ErrBadConn` rule: a statement is run again only when
+/// it provably never reached the server.
+/// - Before each use, the connection is checked without a round trip
+///   ([`Connection::check_alive`]): one the server ended while it sat idle is replaced
+///   before anything is sent.
+/// - [`execute`](Connection::execute) on this connection runs a statement again, once, on a
+///   new connection when the driver reports it [not sent](dbapi::Error::is_not_sent) and no
+///   transaction was open.
+/// - Never after the statement may have reached the server: a call that fails any other way
+///   returns its error, and the next call gets a new connection.
+/// - Never inside a transaction: a connection that breaks while a transaction is open loses
+///   it, so every call fails with a disconnect error until [`rollback`](Connection::rollback)
+///   acknowledges the loss (`commit()` fails, `rollback()` succeeds and reconnects).
 ///
 /// ```
 /// use dbapi::{params, Connection};
@@ -35,6 +44,16 @@ pub struct SteadyConnection<M: Module> {
     uses: Cell<u64>,
     max_usage: Option<u64>,
     reconnects: u64,
+    /// The connection broke inside a transaction: calls fail until `rollback()`.
+    lost_transaction: bool,
+}
+
+fn lost_transaction() -> Error {
+    Error::operational(
+        "the connection broke inside a transaction, which is lost with it; call rollback() \
+         and run the transaction again",
+    )
+    .with_disconnect(true)
 }
 
 impl<M: Module> SteadyConnection<M> {
@@ -51,6 +70,7 @@ impl<M: Module> SteadyConnection<M> {
             uses: Cell::new(0),
             max_usage: None,
             reconnects: 0,
+            lost_transaction: false,
         })
     }
 
@@ -84,24 +104,61 @@ impl<M: Module> SteadyConnection<M> {
         self.is_dead() || self.used_up()
     }
 
-    /// The live connection, reopened first if it is broken or used up.
+    /// The live connection: checked without a round trip, and reopened first if it is
+    /// broken or used up — unless it broke inside a transaction.
     ///
     /// # Errors
-    /// The driver's connect error (the next call tries again).
+    /// The driver's connect error (the next call tries again); a disconnect error while a
+    /// lost transaction has not been rolled back.
     pub fn ensure(&mut self) -> Result<&mut M::Connection> {
-        if self.needs_new() {
-            if let Some(mut old) = self.conn.take() {
-                let _ = old.close();
+        if self.lost_transaction {
+            return Err(lost_transaction());
+        }
+        if !self.needs_new() {
+            if let Some(conn) = self.conn.as_mut() {
+                match conn.check_alive() {
+                    Ok(()) => {}
+                    // The server ended it while idle: nothing was sent.
+                    Err(err) if err.is_disconnect() => self.broken.set(true),
+                    Err(err) => return Err(err),
+                }
             }
-            let fresh = self.module.connect()?;
-            self.broken.set(false);
-            self.uses.set(0);
-            self.reconnects += 1;
-            self.conn = Some(fresh);
+        }
+        if self.needs_new() {
+            let open = self.conn.as_ref().and_then(Connection::in_transaction);
+            if self.conn.is_some() && self.is_dead() && open != Some(false) {
+                self.lost_transaction = true;
+                return Err(lost_transaction());
+            }
+            self.reopen()?;
         }
         self.conn
             .as_mut()
             .ok_or_else(|| Error::closed("connection"))
+    }
+
+    /// Closes the old connection and opens a new one.
+    fn reopen(&mut self) -> Result<()> {
+        if let Some(mut old) = self.conn.take() {
+            let _ = old.close();
+        }
+        let fresh = self.module.connect()?;
+        self.broken.set(false);
+        self.uses.set(0);
+        self.reconnects += 1;
+        self.conn = Some(fresh);
+        Ok(())
+    }
+
+    /// Runs one statement on the current connection, counted and watched.
+    fn execute_once(&mut self, sql: &str, params: &Params) -> Result<i64> {
+        let Self {
+            conn, broken, uses, ..
+        } = self;
+        let conn = conn.as_mut().ok_or_else(|| Error::closed("connection"))?;
+        let mut cursor = PooledCursor::open(conn, broken, uses)?;
+        cursor.execute(sql, params)?;
+        Ok(cursor.rowcount())
     }
 
     fn watch<T>(&self, result: Result<T>) -> Result<T> {
@@ -124,8 +181,25 @@ impl<M: Module> Connection for SteadyConnection<M> {
         PooledCursor::open(conn, broken, uses)
     }
 
+    /// Runs `sql` once, or — when the driver reports it was not sent and no transaction was
+    /// open — once more on a new connection.
+    fn execute(&mut self, sql: &str, params: &Params) -> Result<i64> {
+        self.ensure()?;
+        let clean = self.in_transaction() == Some(false);
+        match self.execute_once(sql, params) {
+            Err(err) if err.is_not_sent() && clean => {
+                // Nothing reached the server and no transaction was open: running it on a
+                // new connection cannot run it twice.
+                self.broken.set(true);
+                self.ensure()?;
+                self.execute_once(sql, params)
+            }
+            result => result,
+        }
+    }
+
     fn commit(&mut self) -> Result<()> {
-        if self.is_dead() {
+        if self.lost_transaction || self.is_dead() {
             return Err(Error::operational(
                 "the connection broke during the transaction, which is lost; run it again",
             )
@@ -136,9 +210,10 @@ impl<M: Module> Connection for SteadyConnection<M> {
     }
 
     fn rollback(&mut self) -> Result<()> {
-        if self.is_dead() {
+        if self.lost_transaction || self.is_dead() {
             // The transaction died with the connection: nothing is left to roll back.
-            return self.ensure().map(|_| ());
+            self.lost_transaction = false;
+            return self.reopen();
         }
         let result = self.ensure().and_then(Connection::rollback);
         self.watch(result)

@@ -22,6 +22,12 @@ pub struct Plan {
     pub alive: AtomicUsize,
     pub rollbacks: AtomicUsize,
     pub pings: AtomicUsize,
+    /// Statements that reached the (fake) server.
+    pub executed: AtomicUsize,
+    /// The next so many statements find the connection dead before sending (not sent).
+    pub not_sent: AtomicUsize,
+    /// The next so many `check_alive` calls find the session ended while idle.
+    pub ended_while_idle: AtomicUsize,
     /// When set, connect() blocks until a message arrives.
     gate: Mutex<Option<Receiver<()>>>,
     /// Told when a gated connect has started.
@@ -46,6 +52,9 @@ impl Plan {
     }
     pub fn alive(&self) -> usize {
         self.alive.load(SeqCst)
+    }
+    pub fn executed(&self) -> usize {
+        self.executed.load(SeqCst)
     }
 }
 
@@ -161,12 +170,30 @@ impl Connection for FaultConnection {
     fn in_transaction(&self) -> Option<bool> {
         Some(self.in_transaction)
     }
+    fn check_alive(&mut self) -> Result<()> {
+        if take_one(&self.plan.ended_while_idle) {
+            self.broken = true;
+        }
+        if self.closed {
+            Err(Error::closed("connection"))
+        } else if self.broken {
+            Err(Error::dead_before_send())
+        } else {
+            Ok(())
+        }
+    }
 }
 
 impl Cursor for FaultCursor<'_> {
-    /// `DISCONNECT` fails with a disconnect error, `PANIC` panics, anything else succeeds
+    /// A planned "not sent" fails before anything is sent; otherwise `DISCONNECT` fails with
+    /// a disconnect error (after reaching the server), `PANIC` panics, anything else succeeds
     /// and opens a transaction.
     fn execute(&mut self, sql: &str, _params: &Params) -> Result<()> {
+        if take_one(&self.conn.plan.not_sent) {
+            self.conn.broken = true;
+            return Err(Error::dead_before_send());
+        }
+        self.conn.plan.executed.fetch_add(1, SeqCst);
         match sql {
             "DISCONNECT" => Err(Error::from_sqlstate(
                 "57P01",
