@@ -53,6 +53,38 @@ pub fn interleaved(
 pub struct Contended {
     pub ops_per_sec: f64,
     pub latency: Histogram,
+    /// Operations each thread completed.
+    pub per_thread: Vec<u64>,
+}
+
+impl Contended {
+    /// Jain's fairness index of the per-thread counts: 1 when every thread did as much,
+    /// 1/n when one thread did everything.
+    pub fn jain(&self) -> f64 {
+        let n = self.per_thread.len() as f64;
+        let sum: f64 = self.per_thread.iter().map(|&x| x as f64).sum();
+        let squares: f64 = self
+            .per_thread
+            .iter()
+            .map(|&x| (x as f64) * (x as f64))
+            .sum();
+        if squares == 0.0 {
+            1.0
+        } else {
+            sum * sum / (n * squares)
+        }
+    }
+
+    /// The fewest operations of a thread over the most.
+    pub fn min_over_max(&self) -> f64 {
+        let min = self.per_thread.iter().copied().min().unwrap_or(0);
+        let max = self.per_thread.iter().copied().max().unwrap_or(0);
+        if max == 0 {
+            1.0
+        } else {
+            min as f64 / max as f64
+        }
+    }
 }
 
 /// Runs `get` then `work` with the result on `threads` threads for `duration`; the latency
@@ -100,5 +132,6 @@ pub fn contended<G>(
     Contended {
         ops_per_sec: latency.count() as f64 / elapsed.as_secs_f64(),
         latency,
+        per_thread: histograms.iter().map(Histogram::count).collect(),
     }
 }

@@ -56,7 +56,7 @@ pub struct Multi {
 }
 
 pub const DBPOOL: &str = "dbpool";
-pub const DBPOOL_EVENTUAL: &str = "dbpool (Fairness::Eventual 1 ms)";
+pub const DBPOOL_FIFO: &str = "dbpool (Fairness::Fifo)";
 pub const R2D2_CHECK: &str = "r2d2 (test_on_check_out)";
 pub const R2D2_NOCHECK: &str = "r2d2 (no check)";
 pub const MUTEX_FLOOR: &str = "floor: Mutex<Vec> pop+push";
@@ -149,11 +149,11 @@ pub fn w2_contended(effort: Effort) -> Vec<Multi> {
             });
             let pool = Pool::builder(NoopModule)
                 .max_size(max_size)
-                .fairness(Fairness::Eventual(Duration::from_millis(1)))
+                .fairness(Fairness::Fifo)
                 .build()
                 .expect("pool");
             out.push(Multi {
-                name: DBPOOL_EVENTUAL.into(),
+                name: DBPOOL_FIFO.into(),
                 max_size,
                 threads,
                 result: contended(threads, effort.run, || pool.get().expect("get"), |_| {}),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use dbapi::Module;
 
 use crate::events::Hook;
-use crate::{Cleanup, ConfigError, Pool, PoolError, PoolEvent};
+use crate::{Cleanup, ConfigError, Fairness, Pool, PoolError, PoolEvent};
 
 /// The settings of a pool, with eventlet's names and defaults.
 pub(crate) struct Config<C> {
@@ -28,23 +28,6 @@ pub(crate) struct Config<C> {
     pub(crate) fairness: Fairness,
     pub(crate) leak_threshold: Option<Duration>,
     pub(crate) hook: Hook,
-}
-
-/// How returned connections are shared out when callers are waiting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Fairness {
-    /// Strict first come, first served (the default): a returned connection goes straight
-    /// to the oldest waiter, and no newcomer can take it first. The fairest policy, and the
-    /// shortest worst case; under heavy oversubscription every hand-off costs a thread
-    /// wake-up, which limits throughput.
-    #[default]
-    Fifo,
-    /// Eventually fair: a returned connection goes back to the idle stack, where a running
-    /// caller may take it before the oldest waiter (who is woken to try again, keeping its
-    /// place at the head of the queue); once the oldest waiter has waited this long, it gets
-    /// the next returned connection directly. Much higher throughput when threads far
-    /// outnumber cores, at the price of waits up to about this bound.
-    Eventual(Duration),
 }
 
 impl<C> fmt::Debug for Config<C> {
@@ -110,7 +93,7 @@ impl<M: Module> Builder<M> {
                 max_shared: 0,
                 test_on_checkout: None,
                 init_sql: Vec::new(),
-                fairness: Fairness::Fifo,
+                fairness: Fairness::default(),
                 leak_threshold: None,
                 hook: Hook::default(),
             },
@@ -233,7 +216,8 @@ impl<M: Module> Builder<M> {
     }
 
     /// How returned connections are shared out among waiting callers. Default
-    /// [`Fairness::Fifo`].
+    /// [`Fairness::Eventual`] with [`Fairness::DEFAULT_BOUND`]; [`Fairness::Fifo`] for
+    /// eventlet's strict order. See [`Fairness`] for the trade-off.
     pub fn fairness(mut self, fairness: Fairness) -> Self {
         self.config.fairness = fairness;
         self

@@ -49,10 +49,12 @@
 //! | DBUtils `SteadyDB` (reconnects) | [`SteadyConnection`] |
 //!
 //! # Semantics
-//! - Idle connections are reused last-in first-out; waiters are served first-come
-//!   first-served by direct hand-off (a returning connection goes to the oldest waiter, and
-//!   a newcomer cannot barge past it). [`Fairness::Eventual`] trades strict order for
-//!   throughput when threads far outnumber cores.
+//! - Idle connections are reused last-in first-out. Waiters are served by the
+//!   [`Fairness`] policy: by default a returned connection may be taken by a running caller
+//!   while the oldest waiter is woken to try again, and once that waiter has waited
+//!   [`Fairness::DEFAULT_BOUND`] it gets the next returned connection directly — the
+//!   throughput of a barging pool with a bound on how long anyone is passed over.
+//!   [`Fairness::Fifo`] gives eventlet's strict first-come, first-served order.
 //! - `max_size` counts every open connection: idle, checked out, and being opened.
 //! - Age is checked on return; idle and age expiry happen on one maintenance thread shared by
 //!   every pool of the process, which sleeps until the next deadline.
@@ -79,6 +81,7 @@ mod events;
 mod guard;
 mod maintenance;
 mod persistent;
+mod policy;
 mod pool;
 mod sharing;
 mod simple;
@@ -89,12 +92,13 @@ mod waiter;
 
 pub use async_pool::{AsyncConnection, AsyncGet, AsyncPool, Run, TpooledConnectionPool};
 pub use cleanup::{Cleanup, CleanupFn};
-pub use config::{Builder, Fairness};
+pub use config::Builder;
 pub use database_connector::DatabaseConnector;
 pub use error::{ConfigError, PoolError};
 pub use events::{EventHook, PoolEvent};
 pub use guard::{PooledConnection, PooledCursor};
 pub use persistent::{PersistentBuilder, PersistentConnection, PersistentDB};
+pub use policy::Fairness;
 pub use pool::Pool;
 pub use sharing::{SharedConnection, SharedGuard};
 pub use simple::SimplePooledDB;

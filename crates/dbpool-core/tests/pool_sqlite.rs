@@ -31,6 +31,15 @@ fn counted_pool(max_size: usize) -> (Pool<Counted>, Arc<support::counted::Counts
     (pool, counts)
 }
 
+/// A counted pool with eventlet's strict first-come, first-served order.
+fn fifo_pool(max_size: usize) -> Pool<Counted> {
+    Pool::builder(Counted::new(Sqlite::memory()))
+        .max_size(max_size)
+        .fairness(Fairness::Fifo)
+        .build()
+        .expect("valid pool")
+}
+
 #[test]
 fn defaults_are_eventlets() {
     let pool = Pool::new(Sqlite::memory()).expect("defaults are valid");
@@ -117,7 +126,7 @@ fn connection_is_reused_not_reopened() {
 
 #[test]
 fn waiters_are_served_in_arrival_order_by_direct_hand_off() {
-    let (pool, _counts) = counted_pool(1);
+    let pool = fifo_pool(1);
     let held = pool.get().expect("the only connection");
     let order = Arc::new(Mutex::new(Vec::new()));
     let mut handles = Vec::new();
@@ -144,7 +153,7 @@ fn waiters_are_served_in_arrival_order_by_direct_hand_off() {
 
 #[test]
 fn a_returned_connection_cannot_be_taken_by_a_newcomer_while_someone_waits() {
-    let (pool, _counts) = counted_pool(1);
+    let pool = fifo_pool(1);
     let held = pool.get().expect("the only connection");
     let (got_tx, got_rx) = std::sync::mpsc::channel();
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();

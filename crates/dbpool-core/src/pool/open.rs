@@ -1,0 +1,169 @@
+//! Open and validate: a new connection in a reserved slot (under the connect timeout), and
+//! idle connections checked before reuse when suspect or idle too long.
+
+use super::*;
+
+/// A well-mixed 64-bit value from `seed` (splitmix64), for `max_age` jitter.
+pub(super) fn spread(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl<M: Module> Pool<M> {
+    /// Step 3: turn a grant into a live connection, opening or validating as needed.
+    pub(crate) fn finish_acquire(
+        &self,
+        grant: Grant<M::Connection>,
+        idle_since: Option<u64>,
+    ) -> Result<Live<M::Connection>, PoolError> {
+        match grant {
+            Grant::Closed | Grant::Retry => Err(self.closed_error()),
+            Grant::Slot => self.open_in_slot(),
+            Grant::Conn(mut live) => {
+                if !self.must_validate(&live, idle_since) {
+                    return Ok(live);
+                }
+                if live.raw.ping().is_err() {
+                    // Keep the slot; replace the connection.
+                    self.suspect_older();
+                    self.close_quietly(live.raw, CloseReason::Broken);
+                    return self.open_in_slot();
+                }
+                // Precise, so a validated connection is never older than a later suspicion.
+                live.validated = clock::precise().max(1);
+                Ok(live)
+            }
+        }
+    }
+
+    /// Opens a connection in a slot already counted in `open`.
+    pub(super) fn open_in_slot(&self) -> Result<Live<M::Connection>, PoolError> {
+        let shared = &self.shared;
+        let late_pool = self.clone();
+        let outcome = connector::connect(
+            Arc::clone(&shared.module),
+            shared.config.connect_timeout,
+            Arc::clone(&shared.init_sql),
+            move |conn| {
+                late_pool.shared.counters.connect_failed();
+                if conn.is_some() {
+                    late_pool.shared.config.hook.emit(|| PoolEvent::Connected);
+                }
+                if let Some(conn) = conn {
+                    late_pool.close_quietly(conn, CloseReason::LateConnect);
+                }
+                late_pool.release_slot();
+            },
+        );
+        match outcome {
+            Connected::Ok(raw) => {
+                shared.counters.created();
+                shared.config.hook.emit(|| PoolEvent::Connected);
+                let now = self.now();
+                let times = &shared.times;
+                let jitter = match times.max_age_jitter {
+                    0 => 0,
+                    span => spread(now ^ shared.counters.created_so_far()) % span.saturating_add(1),
+                };
+                Ok(Box::new(Conn {
+                    raw,
+                    expires: times
+                        .max_age
+                        .map(|age| now.saturating_add(age.saturating_sub(jitter))),
+                    validated: now.max(1),
+                    uses: 0,
+                }))
+            }
+            Connected::Failed(source) => {
+                shared.counters.connect_failed();
+                shared
+                    .config
+                    .hook
+                    .emit_ref(&PoolEvent::ConnectFailed { error: &source });
+                shared.state.lock().last_connect_error = Some(source.to_string());
+                self.release_slot();
+                Err(PoolError::Connect {
+                    target: shared.target.clone(),
+                    source,
+                })
+            }
+            Connected::TimedOut => {
+                let timeout = shared.config.connect_timeout.unwrap_or_default();
+                shared
+                    .config
+                    .hook
+                    .emit(|| PoolEvent::ConnectTimedOut { timeout });
+                shared.state.lock().last_connect_error =
+                    Some(format!("connect timed out after {timeout:?}"));
+                Err(PoolError::ConnectTimeout {
+                    target: shared.target.clone(),
+                    timeout,
+                })
+            }
+        }
+    }
+
+    /// Whether an idle connection must be pinged before it is handed out: it is suspect
+    /// (another connection was found dead since it was last known good) or idle longer
+    /// than `test_on_checkout`.
+    #[inline]
+    pub(crate) fn must_validate(
+        &self,
+        live: &Live<M::Connection>,
+        idle_since: Option<u64>,
+    ) -> bool {
+        if live.validated == 0 {
+            return true;
+        }
+        match self.shared.times.check_window {
+            None => false,
+            Some(window) => {
+                idle_since.is_some_and(|since| self.now().saturating_sub(since) >= window)
+            }
+        }
+    }
+
+    /// A connection turned out dead: every connection not validated since is suspect, and
+    /// is pinged before its next use (HikariCP evicts them; pinging keeps the live ones).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn suspect_older(&self) {
+        // Precise: a connection opened in the same coarse tick before the failure is suspect
+        // too (at worst one needless ping for one opened just after it). Checked-out ones
+        // are marked when they come back.
+        let now = clock::precise();
+        let mut state = self.shared.state.lock();
+        state.suspect_before = state.suspect_before.max(now);
+        for entry in &mut state.idle {
+            entry.live.validated = 0;
+        }
+    }
+
+    /// Opens connections until `min_size` are open (on a thread of its own, so the shared
+    /// maintenance thread never waits on a driver).
+    pub(super) fn top_up(&self) {
+        let pool = self.clone();
+        let _ = thread::Builder::new()
+            .name("dbpool-top-up".to_owned())
+            .spawn(move || loop {
+                {
+                    let mut state = pool.shared.state.lock();
+                    if state.closed || state.open >= pool.shared.config.min_size {
+                        return;
+                    }
+                    state.open += 1;
+                }
+                match pool.open_in_slot() {
+                    Ok(live) => pool.check_in(live),
+                    Err(_) => {
+                        // Try again later rather than spinning on a server that is down.
+                        let retry = clock::precise() + clock::span(Duration::from_secs(1));
+                        pool.schedule_maintenance(retry);
+                        return;
+                    }
+                }
+            });
+    }
+}

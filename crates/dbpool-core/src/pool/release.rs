@@ -1,0 +1,103 @@
+//! Return and clean: a connection coming back is checked, cleaned, and handed to a waiter
+//! or pushed onto the idle stack.
+
+use super::*;
+
+impl<M: Module> Pool<M> {
+    /// Returns a checked-out connection: checks, cleanup, then hand-off or idle.
+    pub(crate) fn release(
+        &self,
+        mut live: Live<M::Connection>,
+        cleanup: Option<&Cleanup<M::Connection>>,
+        broken: bool,
+        touched: bool,
+        uses: u64,
+    ) {
+        if broken || live.raw.is_broken() {
+            self.suspect_older();
+            return self.discard_live(live, CloseReason::Broken);
+        }
+        let cleanup = cleanup.unwrap_or(&self.shared.config.cleanup);
+        let cleaned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cleanup.run(&mut live.raw, touched)
+        }));
+        if !matches!(cleaned, Ok(Ok(()))) {
+            return self.discard_live(live, CloseReason::CleanupFailed);
+        }
+        live.uses = live.uses.saturating_add(uses);
+        if self
+            .shared
+            .config
+            .max_usage
+            .is_some_and(|max| live.uses >= max)
+        {
+            return self.discard_live(live, CloseReason::MaxUsage);
+        }
+        self.check_in(live);
+    }
+
+    /// Puts a clean connection back: to the oldest waiter, else onto the idle stack.
+    pub(crate) fn check_in(&self, mut live: Live<M::Connection>) {
+        let config = &self.shared.config;
+        let times = &self.shared.times;
+        if times.max_idle == Some(0) {
+            return self.discard_live(live, CloseReason::Idle);
+        }
+        let now = self.now();
+        if live.expires.is_some_and(|expires| now >= expires) {
+            return self.discard_live(live, CloseReason::Age);
+        }
+        let mut state = self.shared.state.lock();
+        if state.closed {
+            drop(state);
+            return self.discard_live(live, CloseReason::Cleared);
+        }
+        if live.validated < state.suspect_before {
+            live.validated = 0;
+        }
+        let policy = self.shared.times.policy;
+        let hand_off = state
+            .waiters
+            .front()
+            .is_some_and(|oldest| policy.hands_off(oldest.queued_at()));
+        if hand_off {
+            if let Some(waiter) = state.waiters.pop_front() {
+                let wakeup = waiter.grant(Grant::Conn(live));
+                drop(state);
+                return wakeup.wake();
+            }
+        }
+        if config.max_cached.is_some_and(|max| state.idle.len() >= max) {
+            drop(state);
+            return self.discard_live(live, CloseReason::OverCached);
+        }
+        let expiry = self.expiry(&live, now);
+        state.idle.push(Idle { live, since: now });
+        let retry = self.wake_next_retry(&mut state);
+        let reschedule = match (expiry, state.scheduled) {
+            (Some(expiry), Some(scheduled)) if expiry >= scheduled => None,
+            (Some(expiry), _) => {
+                state.scheduled = Some(expiry);
+                Some(expiry)
+            }
+            (None, _) => None,
+        };
+        drop(state);
+        if let Some(retry) = retry {
+            retry.wake();
+        }
+        if let Some(deadline) = reschedule {
+            self.schedule_maintenance(deadline);
+        }
+    }
+
+    pub(super) fn expiry(&self, live: &Live<M::Connection>, idle_since: u64) -> Option<u64> {
+        let times = &self.shared.times;
+        let idle = times.max_idle.map(|d| idle_since.saturating_add(d));
+        let age = live.expires;
+        match (idle, age) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
