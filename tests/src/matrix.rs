@@ -402,6 +402,43 @@ pub fn steady_connection_retries_only_what_was_not_sent<B: Backend>() {
     );
 }
 
+/// A commit cut off by a lost connection says its outcome is unknown (the server ended the
+/// session between the last statement and the commit), and the transaction is not there.
+pub fn a_commit_cut_off_by_a_lost_connection_has_an_unknown_outcome<B: Backend>() {
+    let tag = unique("mx-commit-lost");
+    let table = format!("matrix_commit_lost_{}", std::process::id());
+    let mut observer = B::observer();
+    observer
+        .execute(&format!("CREATE TABLE {table} (x int)"), &params![])
+        .expect("create");
+    observer.commit().expect("commit");
+    let pool = Pool::builder(B::module(&tag))
+        .max_size(1)
+        .build()
+        .expect("pool");
+    let mut conn = pool.get().expect("get");
+    conn.execute(&format!("INSERT INTO {table} VALUES (1)"), &params![])
+        .expect("insert");
+    let id = B::session_id(&mut *conn);
+    B::kill(&mut observer, id);
+    let err = conn.commit().expect_err("the session is gone");
+    assert!(err.is_disconnect(), "{err}");
+    assert!(err.is_outcome_unknown(), "{err}");
+    drop(conn);
+    let rows = scalar(
+        &mut observer,
+        &format!("SELECT count(*) FROM {table}"),
+        &params![],
+    );
+    assert_eq!(rows, 0, "here the transaction did not commit");
+    observer
+        .execute(&format!("DROP TABLE {table}"), &params![])
+        .expect("drop");
+    observer.commit().expect("commit");
+    let mut again = pool.get().expect("a new connection");
+    assert_ne!(B::session_id(&mut *again), id);
+}
+
 /// The server restarted under 16 threads: every failure is a clear Operational error, every
 /// thread recovers by itself, and no slot or server connection leaks. Run it in a test
 /// binary of its own, so no other test sees the server go down.
@@ -494,6 +531,7 @@ macro_rules! pool_matrix {
             async_and_sync_share_one_pool_on_the_server,
             sixteen_threads_share_two_connections_without_interleaving,
             steady_connection_retries_only_what_was_not_sent,
+            a_commit_cut_off_by_a_lost_connection_has_an_unknown_outcome,
         );
 
         #[test]

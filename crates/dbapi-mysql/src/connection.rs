@@ -143,8 +143,9 @@ impl Connection for MysqlConnection {
         Ok(MysqlCursor::new(self))
     }
 
+    /// A commit cut off by a lost connection is [`Error::is_outcome_unknown`].
     fn commit(&mut self) -> Result<()> {
-        self.end_transaction("COMMIT")
+        self.end_transaction("COMMIT").map_err(Error::commit_failed)
     }
 
     fn rollback(&mut self) -> Result<()> {

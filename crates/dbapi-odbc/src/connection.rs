@@ -119,8 +119,9 @@ impl Connection for OdbcConnection {
         Ok(OdbcCursor::new(self))
     }
 
+    /// A commit cut off by a lost connection is [`Error::is_outcome_unknown`].
     fn commit(&mut self) -> Result<()> {
-        self.end_transaction(true)
+        self.end_transaction(true).map_err(Error::commit_failed)
     }
 
     fn rollback(&mut self) -> Result<()> {

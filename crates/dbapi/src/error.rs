@@ -106,6 +106,7 @@ pub struct Error {
     native_code: Option<i64>,
     disconnect: bool,
     not_sent: bool,
+    outcome_unknown: bool,
     #[source]
     source: Option<Source>,
 }
@@ -122,6 +123,7 @@ impl Error {
             native_code: None,
             disconnect: false,
             not_sent: false,
+            outcome_unknown: false,
             source: None,
         }
     }
@@ -236,6 +238,39 @@ impl Error {
         self.not_sent
     }
 
+    /// Marks the error of a `commit()` whose outcome cannot be known: the connection was
+    /// lost after the `COMMIT` may have reached the server, so the transaction may or may
+    /// not have been committed. [`Error::commit_failed`] sets it where it applies.
+    #[must_use]
+    pub fn with_outcome_unknown(mut self, unknown: bool) -> Self {
+        self.outcome_unknown = unknown;
+        self
+    }
+
+    /// The error of a failed `commit()`, marked as [`Error::is_outcome_unknown`] when it is a
+    /// disconnect and the `COMMIT` may have been sent (not [`Error::is_not_sent`]). Drivers
+    /// and wrappers call it on every commit error; it is idempotent.
+    #[must_use]
+    pub fn commit_failed(mut self) -> Self {
+        if self.disconnect && !self.not_sent && !self.outcome_unknown {
+            self.outcome_unknown = true;
+            self.message.push_str(
+                "; the connection was lost during COMMIT, so the transaction may or may not \
+                 have been committed: check the data before running it again",
+            );
+        }
+        self
+    }
+
+    /// True for a `commit()` that failed because the connection was lost after the `COMMIT`
+    /// may have reached the server: the transaction may or may not have been committed, so
+    /// an application should check (for example by a unique key it wrote) instead of
+    /// retrying blindly. Any other commit error means the transaction was not committed.
+    #[must_use]
+    pub fn is_outcome_unknown(&self) -> bool {
+        self.outcome_unknown
+    }
+
     /// The DB-API kind.
     #[must_use]
     pub fn kind(&self) -> ErrorKind {
@@ -287,6 +322,7 @@ impl fmt::Debug for Error {
             .field("native_code", &self.native_code)
             .field("disconnect", &self.disconnect)
             .field("not_sent", &self.not_sent)
+            .field("outcome_unknown", &self.outcome_unknown)
             .field("source", &self.source)
             .finish()
     }
@@ -316,6 +352,27 @@ mod tests {
         assert!(Error::from_sqlstate("57P01", "admin shutdown").is_disconnect());
         assert!(!Error::from_sqlstate("57014", "query canceled").is_disconnect());
         assert!(!Error::from_sqlstate("23505", "dup").is_disconnect());
+    }
+
+    #[test]
+    fn only_a_commit_cut_off_after_sending_has_an_unknown_outcome() {
+        let lost = Error::from_sqlstate("08006", "connection lost").commit_failed();
+        assert!(lost.is_outcome_unknown());
+        assert!(lost
+            .message()
+            .contains("may or may not have been committed"));
+        let twice = lost.commit_failed();
+        assert_eq!(
+            twice.message().matches("may or may not").count(),
+            1,
+            "idempotent"
+        );
+        assert!(!Error::dead_before_send()
+            .commit_failed()
+            .is_outcome_unknown());
+        assert!(!Error::from_sqlstate("23505", "dup")
+            .commit_failed()
+            .is_outcome_unknown());
     }
 
     #[test]

@@ -216,9 +216,11 @@ impl<M: Module> Connection for PooledConnection<M> {
         PooledCursor::open(&mut live.raw, broken, uses)
     }
 
+    /// A commit cut off by a lost connection is [`Error::is_outcome_unknown`], whatever
+    /// the driver says.
     fn commit(&mut self) -> Result<()> {
         let result = self.raw_mut().and_then(Connection::commit);
-        self.watch(result)
+        self.watch(result).map_err(Error::commit_failed)
     }
 
     fn rollback(&mut self) -> Result<()> {

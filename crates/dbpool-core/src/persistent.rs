@@ -326,7 +326,7 @@ impl<M: Module> Connection for PersistentConnection<M> {
 
     fn commit(&mut self) -> Result<()> {
         let result = self.slot_mut().and_then(|s| s.conn.commit());
-        self.watch(result)
+        self.watch(result).map_err(dbapi::Error::commit_failed)
     }
 
     fn rollback(&mut self) -> Result<()> {

@@ -54,6 +54,7 @@ fn lost_transaction() -> Error {
          and run the transaction again",
     )
     .with_disconnect(true)
+    .with_not_sent(true)
 }
 
 impl<M: Module> SteadyConnection<M> {
@@ -200,13 +201,16 @@ impl<M: Module> Connection for SteadyConnection<M> {
 
     fn commit(&mut self) -> Result<()> {
         if self.lost_transaction || self.is_dead() {
+            // Known, not unknown: nothing is sent, and the transaction died with the
+            // connection.
             return Err(Error::operational(
                 "the connection broke during the transaction, which is lost; run it again",
             )
-            .with_disconnect(true));
+            .with_disconnect(true)
+            .with_not_sent(true));
         }
         let result = self.ensure().and_then(Connection::commit);
-        self.watch(result)
+        self.watch(result).map_err(Error::commit_failed)
     }
 
     fn rollback(&mut self) -> Result<()> {

@@ -28,6 +28,8 @@ pub struct Plan {
     pub not_sent: AtomicUsize,
     /// The next so many `check_alive` calls find the session ended while idle.
     pub ended_while_idle: AtomicUsize,
+    /// The next commit fails: the connection is lost after the COMMIT went out.
+    pub lose_commit: AtomicBool,
     /// When set, connect() blocks until a message arrives.
     gate: Mutex<Option<Receiver<()>>>,
     /// Told when a gated connect has started.
@@ -138,6 +140,13 @@ impl Connection for FaultConnection {
     }
     fn commit(&mut self) -> Result<()> {
         self.in_transaction = false;
+        if self.plan.lose_commit.swap(false, SeqCst) {
+            self.broken = true;
+            return Err(Error::from_sqlstate(
+                "08006",
+                "fault driver: connection lost during COMMIT (planned)",
+            ));
+        }
         Ok(())
     }
     fn rollback(&mut self) -> Result<()> {
