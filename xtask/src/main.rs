@@ -6,6 +6,7 @@
 //! - `cargo xtask ci`: lint, then test (what `.ci/run` runs).
 //! - `cargo xtask db up|down|env`: throwaway servers under `target/db/`.
 //! - `cargo xtask bench [--quick]`: the benchmark report, PostgreSQL included.
+//! - `cargo xtask soak [--minutes N]`: the chaos soak on PostgreSQL and MariaDB.
 
 mod db;
 mod run;
@@ -23,7 +24,10 @@ commands:
   db down  stop them and remove their data
   db env   print the servers' environment as shell exports
   bench    run the benchmarks (release build, the servers started) and write
-           target/bench/report.md and target/bench/w2_contended.svg; --quick for a smoke run";
+           target/bench/report.md and target/bench/w2_contended.svg; --quick for a smoke run
+  soak     the chaos soak (servers started): faults injected while 32 threads commit,
+           invariants checked; --minutes N (default 1) per server, --server postgres|mariadb,
+           --seed S; writes target/soak/report.md";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
         Some("lint") => run::lint(),
         Some("ci") => run::lint().and_then(|()| run::test(&[])),
         Some("bench") => run::bench(&args[1..]),
+        Some("soak") => run::soak(&args[1..]),
         Some("db") => match args.get(1).map(String::as_str) {
             Some("up") => db::up(),
             Some("down") => db::down(),

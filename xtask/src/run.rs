@@ -65,7 +65,31 @@ fn test_with_servers(extra: &[String]) -> Result<(), String> {
     ] {
         status(cargo().args(["test", "--package", package, "--test", test, "dsn_options"]))?;
     }
-    status(cargo().args(["test", "--workspace", "--doc", "--all-features"]))
+    status(cargo().args(["test", "--workspace", "--doc", "--all-features"]))?;
+    // One minute of the chaos soak per server, last: it restarts the servers.
+    soak_with_servers(&vars, &["--minutes".to_owned(), "1".to_owned()])
+}
+
+/// `cargo xtask soak [--minutes N] [--server postgres|mariadb|all] [--seed S]`: servers up,
+/// the chaos soak, servers down. The report goes to `target/soak/report.md`.
+pub fn soak(extra: &[String]) -> Result<(), String> {
+    crate::db::up()?;
+    let vars = crate::db::vars()?;
+    let result = soak_with_servers(&vars, extra);
+    crate::db::down()?;
+    result
+}
+
+fn soak_with_servers(vars: &[(String, String)], extra: &[String]) -> Result<(), String> {
+    let out = workspace_root().join("target").join("soak");
+    status(
+        cargo()
+            .args(["run", "--package", "dbpool-tests", "--bin", "soak", "--"])
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .envs(vars.iter().map(|(k, v)| (k, v))),
+    )
 }
 
 /// `cargo xtask lint`.
