@@ -439,6 +439,51 @@ pub fn a_commit_cut_off_by_a_lost_connection_has_an_unknown_outcome<B: Backend>(
     assert_ne!(B::session_id(&mut *again), id);
 }
 
+/// Soft eviction on the server: after `evict_all()`, no session opened before it is handed
+/// out again (session ids compared); the idle ones are gone from the server at once and the
+/// checked-out one when it comes back.
+pub fn evict_all_replaces_every_session<B: Backend>() {
+    let tag = unique("mx-evict");
+    let pool = Pool::builder(B::module(&tag))
+        .max_size(3)
+        .build()
+        .expect("pool");
+    let mut held: Vec<_> = (0..3).map(|_| pool.get().expect("get")).collect();
+    let old: Vec<i64> = held.iter_mut().map(|c| B::session_id(&mut **c)).collect();
+    let kept = held.pop().expect("one stays out");
+    drop(held);
+    pool.evict_all();
+    let mut observer = B::observer();
+    let deadline = Instant::now() + PATIENCE;
+    while B::sessions(&mut observer, &tag) > 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the idle sessions were not closed"
+        );
+        thread::yield_now();
+    }
+    let mut fresh: Vec<_> = (0..2).map(|_| pool.get().expect("get")).collect();
+    for conn in &mut fresh {
+        let id = B::session_id(&mut **conn);
+        assert!(
+            !old.contains(&id),
+            "session {id} was opened before evict_all"
+        );
+    }
+    drop(kept);
+    drop(fresh);
+    for _ in 0..6 {
+        let mut conn = pool.get().expect("get");
+        let id = B::session_id(&mut *conn);
+        assert!(
+            !old.contains(&id),
+            "session {id} was opened before evict_all"
+        );
+    }
+    assert_eq!(pool.stats().closed_evicted, 3);
+    assert_eq!(B::sessions(&mut observer, &tag), pool.size() as i64);
+}
+
 /// The server restarted under 16 threads: every failure is a clear Operational error, every
 /// thread recovers by itself, and no slot or server connection leaks. Run it in a test
 /// binary of its own, so no other test sees the server go down.
@@ -532,6 +577,7 @@ macro_rules! pool_matrix {
             sixteen_threads_share_two_connections_without_interleaving,
             steady_connection_retries_only_what_was_not_sent,
             a_commit_cut_off_by_a_lost_connection_has_an_unknown_outcome,
+            evict_all_replaces_every_session,
         );
 
         #[test]

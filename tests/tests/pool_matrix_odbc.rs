@@ -12,4 +12,5 @@ dbpool_tests::pool_matrix!(@tests dbpool_tests::PgOdbc, "needs PostgreSQL and ps
     async_and_sync_share_one_pool_on_the_server,
     sixteen_threads_share_two_connections_without_interleaving,
     a_commit_cut_off_by_a_lost_connection_has_an_unknown_outcome,
+    evict_all_replaces_every_session,
 );

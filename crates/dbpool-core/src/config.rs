@@ -23,6 +23,7 @@ pub(crate) struct Config<C> {
     pub(crate) max_usage: Option<u64>,
     pub(crate) max_cached: Option<usize>,
     pub(crate) max_shared: usize,
+    pub(crate) evict_on_disconnect: bool,
     pub(crate) test_on_checkout: Option<Duration>,
     pub(crate) init_sql: Vec<String>,
     pub(crate) fairness: Fairness,
@@ -45,6 +46,7 @@ impl<C> fmt::Debug for Config<C> {
             .field("max_usage", &self.max_usage)
             .field("max_cached", &self.max_cached)
             .field("max_shared", &self.max_shared)
+            .field("evict_on_disconnect", &self.evict_on_disconnect)
             .field("test_on_checkout", &self.test_on_checkout)
             .field("init_sql", &self.init_sql.len())
             .field("fairness", &self.fairness)
@@ -91,6 +93,7 @@ impl<M: Module> Builder<M> {
                 max_usage: None,
                 max_cached: None,
                 max_shared: 0,
+                evict_on_disconnect: false,
                 test_on_checkout: None,
                 init_sql: Vec::new(),
                 fairness: Fairness::default(),
@@ -197,6 +200,18 @@ impl<M: Module> Builder<M> {
     /// module declares [`dbapi::ThreadSafety::Connections`] or more.
     pub fn max_shared(mut self, max_shared: usize) -> Self {
         self.config.max_shared = max_shared;
+        self
+    }
+
+    /// What a connection failing with a disconnect error does to the others. `false`
+    /// (default): every idle connection last known good before the failure is pinged before
+    /// its next use (a restarted server killed them all; a single killed session did not).
+    /// `true`: [`Pool::evict_all`] — every connection that exists is replaced, idle ones at
+    /// once and checked-out ones when they come back, without a ping (SQLAlchemy's
+    /// invalidation after a disconnect; for failovers, where old sessions may still answer
+    /// from the wrong server).
+    pub fn evict_on_disconnect(mut self, evict: bool) -> Self {
+        self.config.evict_on_disconnect = evict;
         self
     }
 

@@ -5,8 +5,8 @@
 //!
 //! The code follows a connection's life, one file per part: `acquire` (take, or queue and
 //! wait), `open` (open in a reserved slot, validate), `release` (check, clean, hand off
-//! or keep idle), `close` (discard, expire, clear, drain), and `leaks` (checkout
-//! registry). This file holds the state and the public API.
+//! or keep idle), `close` (discard, expire, evict, clear, drain), `suspend` (maintenance
+//! windows) and `leaks` (checkout registry). This file holds the state and the public API.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -35,6 +35,7 @@ mod close;
 mod leaks;
 mod open;
 mod release;
+mod suspend;
 
 use leaks::Checkouts;
 
@@ -51,6 +52,8 @@ pub(crate) struct Conn<C> {
     /// connection was found dead since (it is then pinged before it is handed out).
     validated: u64,
     uses: u64,
+    /// The pool's eviction generation when it was opened.
+    generation: u64,
 }
 
 struct Idle<C> {
@@ -91,6 +94,10 @@ struct State<C> {
     /// Connections last known to work before this time are suspect: a connection was found
     /// dead then (a server restart kills them all).
     suspect_before: u64,
+    /// Raised by every eviction: connections of an older generation are closed.
+    generation: u64,
+    /// [`Pool::suspend`]ed: nothing is handed out until [`Pool::resume`].
+    suspended: bool,
 }
 
 /// The time settings in clock units, and which clock they need.
@@ -226,6 +233,8 @@ impl<M: Module> Pool<M> {
                 closed: false,
                 retry_in_flight: false,
                 suspect_before: 0,
+                generation: 0,
+                suspended: false,
             }),
             config,
             drained: Condvar::new(),

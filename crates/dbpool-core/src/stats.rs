@@ -27,9 +27,12 @@ pub enum CloseReason {
     LateConnect,
     /// More idle connections than `max_cached`.
     OverCached,
+    /// Opened before [`crate::Pool::evict_all`] (or before a disconnect, with
+    /// [`crate::Builder::evict_on_disconnect`]).
+    Evicted,
 }
 
-const REASONS: usize = 10;
+const REASONS: usize = 11;
 
 /// Buckets of [`Stats::wait_histogram`].
 pub const WAIT_BUCKETS: usize = 26;
@@ -84,6 +87,8 @@ pub struct Stats {
     pub closed_late_connect: u64,
     /// Connections closed because more than `max_cached` were idle.
     pub closed_over_cached: u64,
+    /// Connections closed because they were opened before an eviction.
+    pub closed_evicted: u64,
     /// `get()` calls that had to wait.
     pub waited: u64,
     /// Total time spent waiting by those calls.
@@ -113,6 +118,7 @@ impl Stats {
             CloseReason::Panicked => self.closed_panicked,
             CloseReason::LateConnect => self.closed_late_connect,
             CloseReason::OverCached => self.closed_over_cached,
+            CloseReason::Evicted => self.closed_evicted,
         }
     }
 
@@ -129,6 +135,7 @@ impl Stats {
             + self.closed_panicked
             + self.closed_late_connect
             + self.closed_over_cached
+            + self.closed_evicted
     }
 }
 
@@ -191,6 +198,7 @@ impl Counters {
             closed_panicked: closed(CloseReason::Panicked),
             closed_late_connect: closed(CloseReason::LateConnect),
             closed_over_cached: closed(CloseReason::OverCached),
+            closed_evicted: closed(CloseReason::Evicted),
             waited: self.waited.load(Relaxed),
             wait_time: Duration::from_nanos(self.wait_nanos.load(Relaxed)),
             timeouts: self.timeouts.load(Relaxed),

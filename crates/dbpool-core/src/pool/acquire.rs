@@ -126,6 +126,9 @@ impl<M: Module> Pool<M> {
         &self,
         state: &mut State<M::Connection>,
     ) -> Option<(Ready<M::Connection>, Option<Wakeup>)> {
+        if state.suspended {
+            return None;
+        }
         let ready = if let Some(idle) = state.idle.pop() {
             (Grant::Conn(idle.live), Some(idle.since))
         } else if state.open < self.shared.config.max_size {
@@ -165,7 +168,7 @@ impl<M: Module> Pool<M> {
 
     pub(super) fn wake_next_retry_slow(&self, state: &mut State<M::Connection>) -> Option<Wakeup> {
         let free = !state.idle.is_empty() || state.open < self.shared.config.max_size;
-        if state.retry_in_flight || !free {
+        if state.retry_in_flight || !free || state.suspended {
             return None;
         }
         let waiter = state.waiters.pop_front()?;

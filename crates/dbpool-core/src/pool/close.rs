@@ -21,6 +21,26 @@ impl<M: Module> Pool<M> {
         }
     }
 
+    /// Soft eviction (SQLAlchemy's pool invalidation): every connection that exists now is
+    /// marked old — idle ones are closed at once, checked-out ones when they come back — so
+    /// no connection opened before this call is handed out again. For after a failover, a
+    /// password change or a server-side setting that only new sessions see. New connections
+    /// are opened as needed (and up to `min_size` by the maintenance thread).
+    pub fn evict_all(&self) {
+        let mut state = self.shared.state.lock();
+        state.generation += 1;
+        let idle = std::mem::take(&mut state.idle);
+        state.open -= idle.len();
+        let top_up = !state.closed && state.open < self.shared.config.min_size;
+        drop(state);
+        for entry in idle {
+            self.close_live(entry.live, CloseReason::Evicted);
+        }
+        if top_up {
+            self.schedule_maintenance(clock::precise());
+        }
+    }
+
     /// Closes the pool: idle connections are closed now, waiters fail with
     /// [`PoolError::Closed`], checked-out connections are closed when returned, and later
     /// `get()` calls fail.
@@ -90,10 +110,12 @@ impl<M: Module> Pool<M> {
     /// or take it off the count.
     pub(super) fn release_slot(&self) {
         let mut state = self.shared.state.lock();
-        if let Some(waiter) = state.waiters.pop_front() {
-            let wakeup = waiter.grant(Grant::Slot);
-            drop(state);
-            return wakeup.wake();
+        if !state.suspended {
+            if let Some(waiter) = state.waiters.pop_front() {
+                let wakeup = waiter.grant(Grant::Slot);
+                drop(state);
+                return wakeup.wake();
+            }
         }
         state.open -= 1;
         if state.closed && state.open == 0 {

@@ -27,7 +27,7 @@ impl<M: Module> Pool<M> {
                 }
                 if live.raw.ping().is_err() {
                     // Keep the slot; replace the connection.
-                    self.suspect_older();
+                    self.after_disconnect();
                     self.close_quietly(live.raw, CloseReason::Broken);
                     return self.open_in_slot();
                 }
@@ -67,6 +67,9 @@ impl<M: Module> Pool<M> {
                     0 => 0,
                     span => spread(now ^ shared.counters.created_so_far()) % span.saturating_add(1),
                 };
+                // Opened now: of the generation current now (an eviction that ran while it
+                // was connecting does not concern it).
+                let generation = shared.state.lock().generation;
                 Ok(Box::new(Conn {
                     raw,
                     expires: times
@@ -74,6 +77,7 @@ impl<M: Module> Pool<M> {
                         .map(|age| now.saturating_add(age.saturating_sub(jitter))),
                     validated: now.max(1),
                     uses: 0,
+                    generation,
                 }))
             }
             Connected::Failed(source) => {
@@ -122,6 +126,16 @@ impl<M: Module> Pool<M> {
             Some(window) => {
                 idle_since.is_some_and(|since| self.now().saturating_sub(since) >= window)
             }
+        }
+    }
+
+    /// A connection turned out dead: evict every connection that exists now
+    /// ([`crate::Builder::evict_on_disconnect`]), or make the older ones suspect.
+    pub(super) fn after_disconnect(&self) {
+        if self.shared.config.evict_on_disconnect {
+            self.evict_all();
+        } else {
+            self.suspect_older();
         }
     }
 

@@ -14,7 +14,7 @@ impl<M: Module> Pool<M> {
         uses: u64,
     ) {
         if broken || live.raw.is_broken() {
-            self.suspect_older();
+            self.after_disconnect();
             return self.discard_live(live, CloseReason::Broken);
         }
         let cleanup = cleanup.unwrap_or(&self.shared.config.cleanup);
@@ -52,14 +52,20 @@ impl<M: Module> Pool<M> {
             drop(state);
             return self.discard_live(live, CloseReason::Cleared);
         }
+        if live.generation < state.generation {
+            // Opened before an eviction: closed now that it is back.
+            drop(state);
+            return self.discard_live(live, CloseReason::Evicted);
+        }
         if live.validated < state.suspect_before {
             live.validated = 0;
         }
         let policy = self.shared.times.policy;
-        let hand_off = state
-            .waiters
-            .front()
-            .is_some_and(|oldest| policy.hands_off(oldest.queued_at()));
+        let hand_off = !state.suspended
+            && state
+                .waiters
+                .front()
+                .is_some_and(|oldest| policy.hands_off(oldest.queued_at()));
         if hand_off {
             if let Some(waiter) = state.waiters.pop_front() {
                 let wakeup = waiter.grant(Grant::Conn(live));
