@@ -98,7 +98,7 @@ impl<M: Module> Builder<M> {
                 init_sql: Vec::new(),
                 fairness: Fairness::default(),
                 leak_threshold: None,
-                hook: Hook::default(),
+                hook: Hook::with_slow_wait(Duration::from_secs(1)),
             },
         }
     }
@@ -244,7 +244,17 @@ impl<M: Module> Builder<M> {
     /// the thread where the event happens, without the pool lock held; a panic in it is
     /// contained.
     pub fn on_event(mut self, hook: impl Fn(&PoolEvent<'_>) + Send + Sync + 'static) -> Self {
+        let slow_wait = self.config.hook.slow_wait;
         self.config.hook = Hook::new(Arc::new(hook));
+        self.config.hook.slow_wait = slow_wait;
+        self
+    }
+
+    /// Waits for a connection at least this long are logged as slow (at WARN, target
+    /// `dbpool`); shorter ones at DEBUG. Default 1 s. The pool logs through the `tracing`
+    /// facade (and `log` with the `log` feature), from its slow paths only.
+    pub fn slow_wait_threshold(mut self, threshold: Duration) -> Self {
+        self.config.hook.slow_wait = threshold;
         self
     }
 

@@ -52,26 +52,51 @@ pub enum PoolEvent<'a> {
 /// The hook: called on the thread where the event happens, never with the pool lock held.
 pub type EventHook = Arc<dyn Fn(&PoolEvent<'_>) + Send + Sync>;
 
-/// An optional hook, cheap to test for.
+/// Where events go: the optional hook and the log, cheap to test for.
 #[derive(Clone, Default)]
-pub(crate) struct Hook(Option<EventHook>);
+pub(crate) struct Hook {
+    hook: Option<EventHook>,
+    /// The pool's target, for log lines (set when the pool is built).
+    target: Arc<str>,
+    /// Waits at least this long are logged as slow.
+    pub(crate) slow_wait: Duration,
+}
 
 impl Hook {
     pub(crate) fn new(hook: EventHook) -> Self {
-        Self(Some(hook))
+        Self {
+            hook: Some(hook),
+            ..Self::default()
+        }
     }
 
-    /// Reports `event` if a hook is set; a panicking hook is contained.
+    /// No hook; waits from `slow_wait` on are logged as slow.
+    pub(crate) fn with_slow_wait(slow_wait: Duration) -> Self {
+        Self {
+            slow_wait,
+            ..Self::default()
+        }
+    }
+
+    /// Names the pool in log lines.
+    pub(crate) fn set_target(&mut self, target: &str) {
+        self.target = target.into();
+    }
+
+    /// Reports `event` to the hook and the log, building it only if one of them wants it;
+    /// a panicking hook is contained.
     pub(crate) fn emit(&self, event: impl FnOnce() -> PoolEvent<'static>) {
-        if let Some(hook) = &self.0 {
-            let event = event();
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&event)));
+        if self.hook.is_some() || crate::logging::enabled() {
+            self.emit_ref(&event());
         }
     }
 
     /// As [`Hook::emit`], for events that borrow.
     pub(crate) fn emit_ref(&self, event: &PoolEvent<'_>) {
-        if let Some(hook) = &self.0 {
+        if crate::logging::enabled() {
+            crate::logging::log(&self.target, self.slow_wait, event);
+        }
+        if let Some(hook) = &self.hook {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(event)));
         }
     }
@@ -79,6 +104,10 @@ impl Hook {
 
 impl fmt::Debug for Hook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() { "Some(..)" } else { "None" })
+        f.write_str(if self.hook.is_some() {
+            "Some(..)"
+        } else {
+            "None"
+        })
     }
 }

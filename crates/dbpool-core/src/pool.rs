@@ -214,8 +214,12 @@ impl<M: Module> Pool<M> {
         Builder::new(module).build()
     }
 
-    pub(crate) fn from_parts(module: M, config: Config<M::Connection>) -> Result<Self, PoolError> {
+    pub(crate) fn from_parts(
+        module: M,
+        mut config: Config<M::Connection>,
+    ) -> Result<Self, PoolError> {
         let target = module.target();
+        config.hook.set_target(&target);
         let init_sql: Arc<[String]> = config.init_sql.clone().into();
         let min_size = config.min_size;
         maintenance::pool_created();
