@@ -95,3 +95,43 @@ fn the_clean_reset_level_keeps_statements_prepared() {
     assert_eq!(row[0], Value::from("\"$user\", public"));
     assert_eq!(row[1], Value::Bool(true));
 }
+
+/// Idle keepalive against the server's `idle_session_timeout`: without it the server ends
+/// the idle session; with it the same session is still there long after the timeout.
+/// (The sleep is the subject: the server's timeout must run out while nothing is sent.)
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test"]
+fn keepalive_outlives_idle_session_timeout() {
+    use std::time::{Duration, Instant};
+    let timeout = "SET idle_session_timeout = '1s'";
+    let bare_tag = unique("matrix-no-keepalive");
+    let bare = Pool::builder(Pg::module(&bare_tag))
+        .init_sql(timeout)
+        .build()
+        .expect("pool");
+    let kept_tag = unique("matrix-keepalive");
+    let kept = Pool::builder(Pg::module(&kept_tag))
+        .init_sql(timeout)
+        .keepalive(Duration::from_millis(250))
+        .build()
+        .expect("pool");
+    drop(bare.get().expect("get"));
+    let id = Pg::session_id(&mut *kept.get().expect("get"));
+    std::thread::sleep(Duration::from_secs(3));
+    let mut observer = Pg::observer();
+    let deadline = Instant::now() + dbpool_tests::PATIENCE;
+    while Pg::sessions(&mut observer, &bare_tag) > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the server never ended the idle session"
+        );
+        std::thread::yield_now();
+    }
+    assert_eq!(Pg::sessions(&mut observer, &kept_tag), 1, "kept alive");
+    assert_eq!(
+        Pg::session_id(&mut *kept.get().expect("get")),
+        id,
+        "the same session, three timeouts later"
+    );
+    assert_eq!(kept.stats().closed_total(), 0);
+}

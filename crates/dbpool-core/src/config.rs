@@ -24,6 +24,7 @@ pub(crate) struct Config<C> {
     pub(crate) max_cached: Option<usize>,
     pub(crate) max_shared: usize,
     pub(crate) evict_on_disconnect: bool,
+    pub(crate) keepalive: Option<Duration>,
     pub(crate) test_on_checkout: Option<Duration>,
     pub(crate) init_sql: Vec<String>,
     pub(crate) fairness: Fairness,
@@ -47,6 +48,7 @@ impl<C> fmt::Debug for Config<C> {
             .field("max_cached", &self.max_cached)
             .field("max_shared", &self.max_shared)
             .field("evict_on_disconnect", &self.evict_on_disconnect)
+            .field("keepalive", &self.keepalive)
             .field("test_on_checkout", &self.test_on_checkout)
             .field("init_sql", &self.init_sql.len())
             .field("fairness", &self.fairness)
@@ -94,6 +96,7 @@ impl<M: Module> Builder<M> {
                 max_cached: None,
                 max_shared: 0,
                 evict_on_disconnect: false,
+                keepalive: None,
                 test_on_checkout: None,
                 init_sql: Vec::new(),
                 fairness: Fairness::default(),
@@ -212,6 +215,17 @@ impl<M: Module> Builder<M> {
     /// from the wrong server).
     pub fn evict_on_disconnect(mut self, evict: bool) -> Self {
         self.config.evict_on_disconnect = evict;
+        self
+    }
+
+    /// Pings idle connections that have not been used (or pinged) for this long, so that a
+    /// firewall or the server's idle timeout (PostgreSQL's `idle_session_timeout`, MySQL's
+    /// `wait_timeout`) does not cut them while they wait in the pool. The pings run on a
+    /// thread of their own, never on the shared maintenance thread; a connection that fails
+    /// its ping is closed. `max_idle` still counts from when the connection was returned.
+    /// `None` (default) never pings idle connections.
+    pub fn keepalive(mut self, every: impl Into<Option<Duration>>) -> Self {
+        self.config.keepalive = every.into();
         self
     }
 

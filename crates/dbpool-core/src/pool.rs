@@ -111,6 +111,8 @@ struct Times {
     /// Who gets a connection that comes back while callers wait.
     policy: Policy,
     leak_threshold: Option<u64>,
+    /// Idle connections are pinged this long after they were last known to work.
+    keepalive: Option<u64>,
 }
 
 impl Times {
@@ -122,6 +124,7 @@ impl Times {
             config.max_age,
             config.test_on_checkout,
             config.leak_threshold,
+            config.keepalive,
         ];
         Self {
             coarse: settings
@@ -136,6 +139,7 @@ impl Times {
             check_window: config.test_on_checkout.map(clock::span),
             policy: Policy::new(config.fairness),
             leak_threshold: config.leak_threshold.map(clock::span),
+            keepalive: config.keepalive.map(clock::span),
         }
     }
 }

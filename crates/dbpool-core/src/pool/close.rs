@@ -148,6 +148,7 @@ impl<M: Module> Maintained for Shared<M> {
             shared: self.this.upgrade()?,
         };
         let mut expired = Vec::new();
+        let mut to_ping = Vec::new();
         let mut state = self.state.lock();
         let mut next: Option<u64> = None;
         let mut index = 0;
@@ -171,6 +172,14 @@ impl<M: Module> Maintained for Shared<M> {
                 expired.push((state.idle.remove(index), reason));
                 continue;
             }
+            if pool
+                .keepalive_due(&state.idle[index].live, since)
+                .is_some_and(|due| now >= due)
+            {
+                // Out of the idle stack while it is pinged (still counted as open).
+                to_ping.push(state.idle.remove(index));
+                continue;
+            }
             let expiry = pool.expiry(&state.idle[index].live, since);
             next = match (next, expiry) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -184,6 +193,9 @@ impl<M: Module> Maintained for Shared<M> {
         drop(state);
         for (entry, reason) in expired {
             pool.close_live(entry.live, reason);
+        }
+        if !to_ping.is_empty() {
+            pool.keep_alive(to_ping);
         }
         if top_up {
             pool.top_up();

@@ -129,6 +129,36 @@ impl<M: Module> Pool<M> {
         }
     }
 
+    /// Pings idle connections on a thread of its own (the maintenance thread never waits on
+    /// a driver): those that answer go back to the idle stack, idle since when they were
+    /// before; the others are closed.
+    pub(super) fn keep_alive(&self, entries: Vec<Idle<M::Connection>>) {
+        let batch = Arc::new(Mutex::new(entries));
+        let (pool, for_thread) = (self.clone(), Arc::clone(&batch));
+        let spawned = thread::Builder::new()
+            .name("dbpool-keepalive".to_owned())
+            .spawn(move || {
+                let entries = std::mem::take(&mut *for_thread.lock());
+                for Idle { mut live, since } in entries {
+                    let pinged =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| live.raw.ping()));
+                    if matches!(pinged, Ok(Ok(()))) {
+                        live.validated = clock::precise().max(1);
+                        pool.check_in_idle_since(live, Some(since));
+                    } else {
+                        pool.after_disconnect();
+                        pool.discard_live(live, CloseReason::Broken);
+                    }
+                }
+            });
+        if spawned.is_err() {
+            // No thread to ping on: back to the idle stack unpinged, never lost.
+            for Idle { live, since } in std::mem::take(&mut *batch.lock()) {
+                self.check_in_idle_since(live, Some(since));
+            }
+        }
+    }
+
     /// A connection turned out dead: evict every connection that exists now
     /// ([`crate::Builder::evict_on_disconnect`]), or make the older ones suspect.
     pub(super) fn after_disconnect(&self) {

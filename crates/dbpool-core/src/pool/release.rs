@@ -37,7 +37,17 @@ impl<M: Module> Pool<M> {
     }
 
     /// Puts a clean connection back: to the oldest waiter, else onto the idle stack.
-    pub(crate) fn check_in(&self, mut live: Live<M::Connection>) {
+    pub(crate) fn check_in(&self, live: Live<M::Connection>) {
+        self.check_in_idle_since(live, None);
+    }
+
+    /// As [`Pool::check_in`], for a connection that was idle since `idle_since` and stays
+    /// so (back from a keepalive ping: `max_idle` still counts from then).
+    pub(super) fn check_in_idle_since(
+        &self,
+        mut live: Live<M::Connection>,
+        idle_since: Option<u64>,
+    ) {
         let config = &self.shared.config;
         let times = &self.shared.times;
         if times.max_idle == Some(0) {
@@ -77,8 +87,9 @@ impl<M: Module> Pool<M> {
             drop(state);
             return self.discard_live(live, CloseReason::OverCached);
         }
-        let expiry = self.expiry(&live, now);
-        state.idle.push(Idle { live, since: now });
+        let since = idle_since.unwrap_or(now);
+        let expiry = self.expiry(&live, since);
+        state.idle.push(Idle { live, since });
         let retry = self.wake_next_retry(&mut state);
         let reschedule = match (expiry, state.scheduled) {
             (Some(expiry), Some(scheduled)) if expiry >= scheduled => None,
@@ -101,9 +112,14 @@ impl<M: Module> Pool<M> {
         let times = &self.shared.times;
         let idle = times.max_idle.map(|d| idle_since.saturating_add(d));
         let age = live.expires;
-        match (idle, age) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let keepalive = self.keepalive_due(live, idle_since);
+        [idle, age, keepalive].into_iter().flatten().min()
+    }
+
+    /// When an idle connection is next due for a keepalive ping: `keepalive` after it was
+    /// last known to work or became idle, whichever is later.
+    pub(super) fn keepalive_due(&self, live: &Live<M::Connection>, idle_since: u64) -> Option<u64> {
+        let every = self.shared.times.keepalive?;
+        Some(idle_since.max(live.validated).saturating_add(every))
     }
 }
