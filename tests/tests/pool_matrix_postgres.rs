@@ -135,3 +135,72 @@ fn keepalive_outlives_idle_session_timeout() {
     );
     assert_eq!(kept.stats().closed_total(), 0);
 }
+
+/// Credential rotation: a provider consulted on every new connection. After `ALTER ROLE …
+/// PASSWORD`, the provider's new password is used by the next connection, the old session
+/// keeps working, and `evict_all` retires it.
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test"]
+fn a_rotated_password_takes_effect_without_rebuilding_the_pool() {
+    use dbapi_postgres::Postgres;
+    use dbpool_core::Provided;
+    use std::sync::{Arc, Mutex};
+
+    let role = format!("matrix_rotate_{}", std::process::id());
+    let mut su = pg_admin();
+    su.execute(&format!("DROP ROLE IF EXISTS {role}"), &params![])
+        .expect("drop role");
+    su.execute(
+        &format!("CREATE ROLE {role} LOGIN PASSWORD 'first-pw'"),
+        &params![],
+    )
+    .expect("create role");
+    let url = dbpool_tests::pg_url();
+    let (_, server) = url.split_once('@').expect("user@host");
+    let password = Arc::new(Mutex::new(String::from("first-pw")));
+    let source = Arc::clone(&password);
+    let (user, server) = (role.clone(), server.to_owned());
+    let pool = Pool::builder(Provided::new("rotating role", move || {
+        let password = source.lock().expect("lock").clone();
+        Postgres::from_dsn(&format!("postgres://{user}:{password}@{server}"))
+    }))
+    .max_size(3)
+    .build()
+    .expect("pool");
+    let mut old = pool.get().expect("with the first password");
+    let old_id = Pg::session_id(&mut *old);
+    su.execute(
+        &format!("ALTER ROLE {role} PASSWORD 'second-pw'"),
+        &params![],
+    )
+    .expect("rotate");
+    let err = pool
+        .get()
+        .expect_err("the provider still has the old password");
+    assert!(err.to_string().contains("password"), "{err}");
+    *password.lock().expect("lock") = String::from("second-pw");
+    let mut new = pool
+        .get()
+        .expect("the next connection uses the new password");
+    assert_ne!(Pg::session_id(&mut *new), old_id);
+    old.execute("SELECT 1", &params![])
+        .expect("the old session keeps working");
+    pool.evict_all();
+    drop(old);
+    drop(new);
+    for _ in 0..3 {
+        assert_ne!(
+            Pg::session_id(&mut *pool.get().expect("get")),
+            old_id,
+            "retired"
+        );
+    }
+    assert!(pool.stats().closed_evicted >= 1);
+    drop(pool);
+    su.execute(
+        &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"),
+        &params![],
+    )
+    .expect("end sessions");
+    let _ = su.execute(&format!("DROP ROLE IF EXISTS {role}"), &params![]);
+}
