@@ -25,6 +25,8 @@ pub(crate) struct Config<C> {
     pub(crate) max_shared: usize,
     pub(crate) evict_on_disconnect: bool,
     pub(crate) keepalive: Option<Duration>,
+    pub(crate) name: Option<String>,
+    pub(crate) metrics_interval: Duration,
     pub(crate) test_on_checkout: Option<Duration>,
     pub(crate) init_sql: Vec<String>,
     pub(crate) fairness: Fairness,
@@ -49,6 +51,8 @@ impl<C> fmt::Debug for Config<C> {
             .field("max_shared", &self.max_shared)
             .field("evict_on_disconnect", &self.evict_on_disconnect)
             .field("keepalive", &self.keepalive)
+            .field("name", &self.name)
+            .field("metrics_interval", &self.metrics_interval)
             .field("test_on_checkout", &self.test_on_checkout)
             .field("init_sql", &self.init_sql.len())
             .field("fairness", &self.fairness)
@@ -97,6 +101,8 @@ impl<M: Module> Builder<M> {
                 max_shared: 0,
                 evict_on_disconnect: false,
                 keepalive: None,
+                name: None,
+                metrics_interval: crate::instruments::DEFAULT_INTERVAL,
                 test_on_checkout: None,
                 init_sql: Vec::new(),
                 fairness: Fairness::default(),
@@ -215,6 +221,21 @@ impl<M: Module> Builder<M> {
     /// from the wrong server).
     pub fn evict_on_disconnect(mut self, evict: bool) -> Self {
         self.config.evict_on_disconnect = evict;
+        self
+    }
+
+    /// The pool's name in metrics labels (`pool = <name>`; feature `metrics`). Default: its
+    /// target (host and database, never a password).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.config.name = Some(name.into());
+        self
+    }
+
+    /// How often the metrics gauges (open, idle, in use, waiting, max) are set from a
+    /// snapshot of the pool (feature `metrics`; counters and the wait histogram are updated
+    /// as things happen). Default 1 s.
+    pub fn metrics_interval(mut self, interval: Duration) -> Self {
+        self.config.metrics_interval = interval;
         self
     }
 

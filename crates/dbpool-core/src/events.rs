@@ -58,6 +58,9 @@ pub(crate) struct Hook {
     hook: Option<EventHook>,
     /// The pool's target, for log lines (set when the pool is built).
     target: Arc<str>,
+    /// The pool's name, for metrics labels (its target unless the builder names it).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) name: Arc<str>,
     /// Waits at least this long are logged as slow.
     pub(crate) slow_wait: Duration,
 }
@@ -78,21 +81,24 @@ impl Hook {
         }
     }
 
-    /// Names the pool in log lines.
-    pub(crate) fn set_target(&mut self, target: &str) {
+    /// Names the pool in log lines (by its target) and metrics (by `name`, else its target).
+    pub(crate) fn set_names(&mut self, target: &str, name: Option<&str>) {
         self.target = target.into();
+        self.name = name.unwrap_or(target).into();
     }
 
     /// Reports `event` to the hook and the log, building it only if one of them wants it;
     /// a panicking hook is contained.
     pub(crate) fn emit(&self, event: impl FnOnce() -> PoolEvent<'static>) {
-        if self.hook.is_some() || crate::logging::enabled() {
+        if self.hook.is_some() || crate::logging::enabled() || cfg!(feature = "metrics") {
             self.emit_ref(&event());
         }
     }
 
     /// As [`Hook::emit`], for events that borrow.
     pub(crate) fn emit_ref(&self, event: &PoolEvent<'_>) {
+        #[cfg(feature = "metrics")]
+        crate::instruments::record(&self.name, event);
         if crate::logging::enabled() {
             crate::logging::log(&self.target, self.slow_wait, event);
         }

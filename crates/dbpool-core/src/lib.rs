@@ -79,6 +79,7 @@ mod database_connector;
 mod error;
 mod events;
 mod guard;
+mod instruments;
 mod logging;
 mod maintenance;
 mod persistent;

@@ -223,7 +223,7 @@ impl<M: Module> Pool<M> {
         mut config: Config<M::Connection>,
     ) -> Result<Self, PoolError> {
         let target = module.target();
-        config.hook.set_target(&target);
+        config.hook.set_names(&target, config.name.as_deref());
         let init_sql: Arc<[String]> = config.init_sql.clone().into();
         let min_size = config.min_size;
         maintenance::pool_created();
@@ -252,6 +252,8 @@ impl<M: Module> Pool<M> {
             this: this.clone(),
         });
         let pool = Self { shared };
+        #[cfg(feature = "metrics")]
+        pool.report_gauges();
         // Warm up: eventlet opens min_size connections in the constructor.
         let mut warm = Vec::with_capacity(min_size);
         for _ in 0..min_size {
@@ -272,6 +274,26 @@ impl<M: Module> Pool<M> {
 
     pub(crate) fn sharing(&self) -> &Registry<M> {
         &self.shared.sharing
+    }
+
+    /// Sets the metrics gauges every `metrics_interval` from a thread of its own, until the
+    /// pool is dropped.
+    #[cfg(feature = "metrics")]
+    fn report_gauges(&self) {
+        let weak = Arc::downgrade(&self.shared);
+        let interval = self.shared.config.metrics_interval;
+        let name = std::sync::Arc::clone(&self.shared.config.hook.name);
+        let _ = thread::Builder::new()
+            .name("dbpool-metrics".to_owned())
+            .spawn(move || {
+                while let Some(shared) = weak.upgrade() {
+                    let pool = Pool { shared };
+                    crate::instruments::gauges(&name, &pool.stats(), pool.max_size());
+                    drop(pool);
+                    // Pacing, not synchronisation: gauges are sampled once per interval.
+                    thread::sleep(interval);
+                }
+            });
     }
 
     pub(crate) fn record_wait(&self, waited: Duration) {
