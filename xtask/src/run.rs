@@ -66,6 +66,19 @@ fn test_with_servers(extra: &[String]) -> Result<(), String> {
         status(cargo().args(["test", "--package", package, "--test", test, "dsn_options"]))?;
     }
     status(cargo().args(["test", "--workspace", "--doc", "--all-features"]))?;
+    // The live view runs as documented (two seconds, SQLite).
+    status(cargo().args([
+        "run",
+        "--package",
+        "dbpool-core",
+        "--features",
+        "postgres",
+        "--example",
+        "monitor",
+        "--",
+        "--seconds",
+        "2",
+    ]))?;
     // One minute of the chaos soak per server, last: it restarts the servers.
     soak_with_servers(&vars, &["--minutes".to_owned(), "1".to_owned()])
 }
