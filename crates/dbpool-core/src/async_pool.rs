@@ -160,7 +160,7 @@ impl<M: Module> AsyncGet<M> {
         let blocks = match &grant {
             Grant::Slot => true,
             Grant::Conn(live) => self.pool.must_validate(live, since),
-            Grant::Closed | Grant::Retry => false,
+            Grant::Closed | Grant::Retry | Grant::Failed(_) => false,
         };
         if !blocks {
             self.state = GetState::Done;

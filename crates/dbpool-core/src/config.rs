@@ -26,6 +26,8 @@ pub(crate) struct Config<C> {
     pub(crate) evict_on_disconnect: bool,
     pub(crate) keepalive: Option<Duration>,
     pub(crate) name: Option<String>,
+    pub(crate) max_connecting: usize,
+    pub(crate) connect_backoff: (Duration, Duration),
     pub(crate) metrics_interval: Duration,
     pub(crate) test_on_checkout: Option<Duration>,
     pub(crate) init_sql: Vec<String>,
@@ -52,6 +54,8 @@ impl<C> fmt::Debug for Config<C> {
             .field("evict_on_disconnect", &self.evict_on_disconnect)
             .field("keepalive", &self.keepalive)
             .field("name", &self.name)
+            .field("max_connecting", &self.max_connecting)
+            .field("connect_backoff", &self.connect_backoff)
             .field("metrics_interval", &self.metrics_interval)
             .field("test_on_checkout", &self.test_on_checkout)
             .field("init_sql", &self.init_sql.len())
@@ -102,6 +106,8 @@ impl<M: Module> Builder<M> {
                 evict_on_disconnect: false,
                 keepalive: None,
                 name: None,
+                max_connecting: 2,
+                connect_backoff: (Duration::from_millis(50), Duration::from_secs(2)),
                 metrics_interval: crate::instruments::DEFAULT_INTERVAL,
                 test_on_checkout: None,
                 init_sql: Vec::new(),
@@ -224,6 +230,27 @@ impl<M: Module> Builder<M> {
         self
     }
 
+    /// The most connect attempts in flight at once (default 2). Callers that need a new
+    /// connection while that many are being opened wait for one of them (or a returned
+    /// connection), so a burst of callers, or a server that is down, sees a few attempts, not
+    /// one per caller. At least 1.
+    pub fn max_connecting(mut self, max_connecting: usize) -> Self {
+        self.config.max_connecting = max_connecting;
+        self
+    }
+
+    /// The backoff after failed connects: from the second failure in a row, no new attempt
+    /// starts for `first` (less a random tenth), doubling with each further failure up to
+    /// `max`; a success ends it. While it
+    /// runs, a caller that nothing open can serve gets the last failure at once, and
+    /// waiters share each failure instead of starting attempts of their own; the maintenance
+    /// thread restarts the waiters (and `min_size` refills) when it ends. Default 50 ms to
+    /// 2 s.
+    pub fn connect_backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.config.connect_backoff = (first, max.max(first));
+        self
+    }
+
     /// The pool's name in metrics labels (`pool = <name>`; feature `metrics`). Default: its
     /// target (host and database, never a password).
     pub fn name(mut self, name: impl Into<String>) -> Self {
@@ -330,6 +357,9 @@ impl<M: Module> Builder<M> {
                 max_size: c.max_size,
             }
             .into());
+        }
+        if c.max_connecting == 0 {
+            return Err(ConfigError::ZeroMaxConnecting.into());
         }
         if c.max_usage == Some(0) {
             return Err(ConfigError::ZeroMaxUsage.into());

@@ -125,6 +125,9 @@ pub enum ConfigError {
         /// The configured `max_size`.
         max_size: usize,
     },
+    /// `max_connecting` was 0.
+    #[error("max_connecting must be at least 1 (it is how many connects may run at once)")]
+    ZeroMaxConnecting,
     /// `max_usage` was 0.
     #[error("max_usage must be at least 1, or None for unlimited reuse")]
     ZeroMaxUsage,

@@ -32,6 +32,7 @@ use crate::{Builder, Cleanup, CloseReason, PoolError, PoolEvent, PooledConnectio
 
 mod acquire;
 mod close;
+mod connects;
 mod leaks;
 mod open;
 mod release;
@@ -72,6 +73,9 @@ pub(crate) enum Grant<C> {
     /// Try again (eventually fair pools): a connection went back to the idle stack; the
     /// waiter keeps its place at the head of the queue if it has to wait again.
     Retry,
+    /// The connect attempt this waiter waited on failed, and nothing else can serve it
+    /// before the backoff ends: the failure, shared.
+    Failed(connects::Failure),
 }
 
 /// What an acquisition attempt found.
@@ -98,6 +102,16 @@ struct State<C> {
     generation: u64,
     /// [`Pool::suspend`]ed: nothing is handed out until [`Pool::resume`].
     suspended: bool,
+    /// Connect attempts in flight (their slots are counted in `open`).
+    connecting: usize,
+    /// No connect starts before this time (precise clock); 0 when no backoff runs.
+    backoff_until: u64,
+    /// The current backoff interval, doubled by each failure; 0 after a success.
+    backoff_interval: u64,
+    /// Connect failures in a row (a success resets it).
+    failures: u32,
+    /// The last connect failure, shared with callers while the backoff runs.
+    last_failure: Option<connects::Failure>,
 }
 
 /// The time settings in clock units, and which clock they need.
@@ -243,6 +257,11 @@ impl<M: Module> Pool<M> {
                 suspect_before: 0,
                 generation: 0,
                 suspended: false,
+                connecting: 0,
+                backoff_until: 0,
+                backoff_interval: 0,
+                failures: 0,
+                last_failure: None,
             }),
             config,
             drained: Condvar::new(),

@@ -99,6 +99,10 @@ impl<M: Module> Pool<M> {
             }
             return Ok(Start::Ready(grant, since));
         }
+        if let Some(failure) = self.failing_fast(&state) {
+            // A server that is down: share the last failure rather than wait on nothing.
+            return Err(failure);
+        }
         match notify {
             Some(notify) if may_wait => {
                 let waiter = match requeue {
@@ -131,8 +135,7 @@ impl<M: Module> Pool<M> {
         }
         let ready = if let Some(idle) = state.idle.pop() {
             (Grant::Conn(idle.live), Some(idle.since))
-        } else if state.open < self.shared.config.max_size {
-            state.open += 1;
+        } else if self.reserve_connect(state) {
             (Grant::Slot, None)
         } else {
             return None;
@@ -147,7 +150,10 @@ impl<M: Module> Pool<M> {
             return Err(self.closed_error());
         }
         let Some((ready, wakeup)) = self.take_free(&mut state) else {
-            return Ok(None);
+            return match self.failing_fast(&state) {
+                Some(failure) => Err(failure),
+                None => Ok(None),
+            };
         };
         drop(state);
         if let Some(wakeup) = wakeup {
@@ -167,7 +173,10 @@ impl<M: Module> Pool<M> {
     }
 
     pub(super) fn wake_next_retry_slow(&self, state: &mut State<M::Connection>) -> Option<Wakeup> {
-        let free = !state.idle.is_empty() || state.open < self.shared.config.max_size;
+        let free = !state.idle.is_empty()
+            || (state.open < self.shared.config.max_size
+                && state.connecting < self.shared.config.max_connecting
+                && (state.backoff_until == 0 || state.backoff_until <= clock::precise()));
         if state.retry_in_flight || !free || state.suspended {
             return None;
         }
@@ -282,7 +291,7 @@ impl<M: Module> Pool<M> {
             Some(Grant::Conn(live)) => self.check_in(live),
             Some(Grant::Slot) => self.release_slot(),
             Some(Grant::Retry) => self.pass_retry(),
-            Some(Grant::Closed) | None => {}
+            Some(Grant::Closed | Grant::Failed(_)) | None => {}
         }
     }
 }

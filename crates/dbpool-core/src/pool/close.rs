@@ -110,19 +110,15 @@ impl<M: Module> Pool<M> {
     /// or take it off the count.
     pub(super) fn release_slot(&self) {
         let mut state = self.shared.state.lock();
-        if !state.suspended {
-            if let Some(waiter) = state.waiters.pop_front() {
-                let wakeup = waiter.grant(Grant::Slot);
-                drop(state);
-                return wakeup.wake();
-            }
-        }
         state.open -= 1;
+        // The oldest waiter opens a connection in it, when a connect may start now.
+        let wakeups = self.serve_waiters_with_slots(&mut state);
         if state.closed && state.open == 0 {
             self.shared.drained.notify_all();
         }
         let top_up = !state.closed && state.open < self.shared.config.min_size;
         drop(state);
+        wakeups.into_iter().for_each(Wakeup::wake);
         if top_up {
             self.schedule_maintenance(clock::precise());
         }
@@ -147,6 +143,7 @@ impl<M: Module> Maintained for Shared<M> {
         let pool = Pool {
             shared: self.this.upgrade()?,
         };
+        pool.backoff_over(now);
         let mut expired = Vec::new();
         let mut to_ping = Vec::new();
         let mut state = self.state.lock();

@@ -20,6 +20,7 @@ impl<M: Module> Pool<M> {
     ) -> Result<Live<M::Connection>, PoolError> {
         match grant {
             Grant::Closed | Grant::Retry => Err(self.closed_error()),
+            Grant::Failed(failure) => Err(failure.to_error(self)),
             Grant::Slot => self.open_in_slot(),
             Grant::Conn(mut live) => {
                 if !self.must_validate(&live, idle_since) {
@@ -54,11 +55,12 @@ impl<M: Module> Pool<M> {
                 if let Some(conn) = conn {
                     late_pool.close_quietly(conn, CloseReason::LateConnect);
                 }
-                late_pool.release_slot();
+                late_pool.late_connect_finished();
             },
         );
         match outcome {
             Connected::Ok(raw) => {
+                self.connect_succeeded();
                 shared.counters.created();
                 shared.config.hook.emit(|| PoolEvent::Connected);
                 let now = self.now();
@@ -87,7 +89,7 @@ impl<M: Module> Pool<M> {
                     .hook
                     .emit_ref(&PoolEvent::ConnectFailed { error: &source });
                 shared.state.lock().last_connect_error = Some(source.to_string());
-                self.release_slot();
+                self.connect_failed(&source, true);
                 Err(PoolError::Connect {
                     target: shared.target.clone(),
                     source,
@@ -99,8 +101,10 @@ impl<M: Module> Pool<M> {
                     .config
                     .hook
                     .emit(|| PoolEvent::ConnectTimedOut { timeout });
-                shared.state.lock().last_connect_error =
-                    Some(format!("connect timed out after {timeout:?}"));
+                let message = format!("connect timed out after {timeout:?}");
+                shared.state.lock().last_connect_error = Some(message.clone());
+                // Still in flight (the driver has not returned): its slot stays reserved.
+                self.connect_failed(&dbapi::Error::operational(message), false);
                 Err(PoolError::ConnectTimeout {
                     target: shared.target.clone(),
                     timeout,
@@ -194,19 +198,20 @@ impl<M: Module> Pool<M> {
             .spawn(move || loop {
                 {
                     let mut state = pool.shared.state.lock();
-                    if state.closed || state.open >= pool.shared.config.min_size {
+                    if state.closed
+                        || state.open >= pool.shared.config.min_size
+                        || !pool.reserve_connect(&mut state)
+                    {
+                        // Done, or connects are held back: the maintenance thread calls
+                        // again when the backoff ends.
                         return;
                     }
-                    state.open += 1;
                 }
-                match pool.open_in_slot() {
-                    Ok(live) => pool.check_in(live),
-                    Err(_) => {
-                        // Try again later rather than spinning on a server that is down.
-                        let retry = clock::precise() + clock::span(Duration::from_secs(1));
-                        pool.schedule_maintenance(retry);
-                        return;
-                    }
+                if let Ok(live) = pool.open_in_slot() {
+                    pool.check_in(live);
+                } else {
+                    // The failure set a backoff; the maintenance thread retries after it.
+                    return;
                 }
             });
     }

@@ -23,8 +23,7 @@ impl<M: Module> Pool<M> {
         while !state.waiters.is_empty() {
             let grant = if let Some(idle) = state.idle.pop() {
                 Grant::Conn(idle.live)
-            } else if state.open < self.shared.config.max_size {
-                state.open += 1;
+            } else if self.reserve_connect(&mut state) {
                 Grant::Slot
             } else {
                 break;

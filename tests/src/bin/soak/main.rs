@@ -242,6 +242,7 @@ fn soak<S: SoakServer + Send>(mut server: S, args: &Args) -> Summary {
         failed: ledger.failed.len(),
         unknown: ledger.unknown.len(),
         unknown_committed,
+        connects: (stats.created, stats.connect_failures),
         faults,
         errors: ledger.errors,
         invariants,

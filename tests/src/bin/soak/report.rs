@@ -32,6 +32,8 @@ pub struct Summary {
     pub failed: usize,
     pub unknown: usize,
     pub unknown_committed: usize,
+    /// Connections the pool opened, and its failed attempts.
+    pub connects: (u64, u64),
     pub faults: BTreeMap<&'static str, u64>,
     pub errors: BTreeMap<String, u64>,
     pub invariants: Vec<Invariant>,
@@ -58,10 +60,17 @@ impl Summary {
         let _ = writeln!(md, "| failed (known not committed) | {} |", self.failed);
         let _ = writeln!(
             md,
-            "| outcome unknown (commit cut off by a lost connection) | {} ({} committed, {} not) |\n",
+            "| outcome unknown (commit cut off by a lost connection) | {} ({} committed, {} not) |",
             self.unknown,
             self.unknown_committed,
             self.unknown - self.unknown_committed
+        );
+        let _ = writeln!(
+            md,
+            "| connect attempts by the pool | {} ({} opened, {} failed) |\n",
+            self.connects.0 + self.connects.1,
+            self.connects.0,
+            self.connects.1
         );
         let _ = writeln!(md, "| fault | injected |\n|---|---:|");
         for (i, kind) in crate::faults::KINDS.iter().enumerate() {
