@@ -204,3 +204,71 @@ fn a_rotated_password_takes_effect_without_rebuilding_the_pool() {
     .expect("end sessions");
     let _ = su.execute(&format!("DROP ROLE IF EXISTS {role}"), &params![]);
 }
+
+/// Connect storms on the real server: while it refuses the role (`CONNECTION LIMIT 0`), 32
+/// callers retrying for 2 s make a few attempts (counted by the pool), each caller gets the
+/// server's own error, and the pool recovers once the limit is lifted.
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test"]
+fn a_refusing_server_sees_a_few_attempts_not_a_storm() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use std::time::{Duration, Instant};
+
+    use dbapi_postgres::Postgres;
+    use dbpool_core::PoolError;
+
+    let role = format!("matrix_storm_{}", std::process::id());
+    let mut su = pg_admin();
+    su.execute(&format!("DROP ROLE IF EXISTS {role}"), &params![])
+        .expect("drop role");
+    su.execute(
+        &format!("CREATE ROLE {role} LOGIN PASSWORD 'storm-pw' CONNECTION LIMIT 0"),
+        &params![],
+    )
+    .expect("create role");
+    let url = dbpool_tests::pg_url();
+    let (_, server) = url.split_once('@').expect("user@host");
+    let module = Postgres::from_dsn(&format!("postgres://{role}:storm-pw@{server}")).expect("dsn");
+    let pool = Pool::builder(module)
+        .max_size(8)
+        .connect_backoff(Duration::from_millis(50), Duration::from_millis(500))
+        .build()
+        .expect("pool");
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..32 {
+            scope.spawn(|| {
+                while !stop.load(SeqCst) {
+                    match pool.get() {
+                        Err(PoolError::Connect { source, .. }) => {
+                            assert_eq!(source.sqlstate(), Some("53300"), "{source}");
+                        }
+                        other => panic!("the server refuses the role: {other:?}"),
+                    }
+                }
+            });
+        }
+        // The measurement window: two seconds of callers retrying as fast as they can.
+        std::thread::sleep(Duration::from_secs(2));
+        stop.store(true, SeqCst);
+    });
+    let stats = pool.stats();
+    let attempts = stats.created + stats.connect_failures;
+    assert!(attempts <= 40, "{attempts} connect attempts in 2 s");
+    su.execute(
+        &format!("ALTER ROLE {role} CONNECTION LIMIT -1"),
+        &params![],
+    )
+    .expect("lift the limit");
+    let deadline = Instant::now() + dbpool_tests::PATIENCE;
+    while pool.get().is_err() {
+        assert!(Instant::now() < deadline, "the pool did not recover");
+        std::thread::yield_now();
+    }
+    drop(pool);
+    let _ = su.execute(
+        &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"),
+        &params![],
+    );
+    let _ = su.execute(&format!("DROP ROLE IF EXISTS {role}"), &params![]);
+}
