@@ -126,6 +126,7 @@ impl<M: Module> Pool<M> {
 
     /// Takes an idle connection or reserves a slot, with the retry wake-up to pass on when
     /// more is free and others wait (deliver it once the lock is released).
+    #[inline]
     fn take_free(
         &self,
         state: &mut State<M::Connection>,
@@ -144,6 +145,7 @@ impl<M: Module> Pool<M> {
     }
 
     /// A newcomer's try that never queues: `None` when nothing is free.
+    #[inline]
     fn try_free(&self) -> Result<Option<Ready<M::Connection>>, PoolError> {
         let mut state = self.shared.state.lock();
         if state.closed {

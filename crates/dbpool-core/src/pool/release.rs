@@ -37,6 +37,7 @@ impl<M: Module> Pool<M> {
     }
 
     /// Puts a clean connection back: to the oldest waiter, else onto the idle stack.
+    #[inline]
     pub(crate) fn check_in(&self, live: Live<M::Connection>) {
         self.check_in_idle_since(live, None);
     }
@@ -112,8 +113,17 @@ impl<M: Module> Pool<M> {
         let times = &self.shared.times;
         let idle = times.max_idle.map(|d| idle_since.saturating_add(d));
         let age = live.expires;
-        let keepalive = self.keepalive_due(live, idle_since);
-        [idle, age, keepalive].into_iter().flatten().min()
+        let earliest = match (idle, age) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if self.shared.times.keepalive.is_none() {
+            return earliest;
+        }
+        match (earliest, self.keepalive_due(live, idle_since)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// When an idle connection is next due for a keepalive ping: `keepalive` after it was
