@@ -168,12 +168,14 @@ impl<M: Module> Pool<M> {
     /// free and no other wake-up is on its way (one at a time: no thundering herd).
     #[inline]
     pub(super) fn wake_next_retry(&self, state: &mut State<M::Connection>) -> Option<Wakeup> {
-        if !self.shared.times.policy.retries() {
+        if !self.shared.times.policy.retries() || state.waiters.is_empty() {
             return None;
         }
         self.wake_next_retry_slow(state)
     }
 
+    #[cold]
+    #[inline(never)]
     pub(super) fn wake_next_retry_slow(&self, state: &mut State<M::Connection>) -> Option<Wakeup> {
         let free = !state.idle.is_empty()
             || (state.open < self.shared.config.max_size

@@ -19,8 +19,15 @@ struct Checkout {
 
 impl<M: Module> Pool<M> {
     /// Registers a checkout for leak detection; `None` when detection is off.
+    #[inline]
     pub(crate) fn begin_checkout(&self, site: &'static Location<'static>) -> Option<u64> {
         let threshold = self.shared.times.leak_threshold?;
+        self.register_checkout(site, threshold)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn register_checkout(&self, site: &'static Location<'static>, threshold: u64) -> Option<u64> {
         let taken_at = self.now();
         let mut checkouts = self.shared.checkouts.lock();
         checkouts.next_id += 1;
