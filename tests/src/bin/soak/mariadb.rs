@@ -2,24 +2,23 @@
 //! ended with `KILL CONNECTION`, the limit squeezed with `MAX_USER_CONNECTIONS`. Sessions are
 //! threads of one server process, so none can be frozen alone.
 
-use dbapi::{params, Connection, Cursor};
 use dbapi_mysql::{Mysql, MysqlConnection};
 use dbpool_tests::{my_url, Backend, MariaDb};
 
-use crate::server::{id_list, throwaway_password, SoakServer};
+use crate::server::{id_list, throwaway_password, Admin, SoakServer};
 
 const USER: &str = "dbpool_soak";
 
 /// The project's MariaDB, through an admin connection that reconnects after restarts.
 pub struct MariaDbSoak {
-    admin: Option<MysqlConnection>,
+    admin: Admin<MysqlConnection>,
     password: String,
 }
 
 impl MariaDbSoak {
     pub fn new() -> Self {
         Self {
-            admin: None,
+            admin: Admin::new(dbpool_tests::my_admin),
             password: throwaway_password(),
         }
     }
@@ -32,39 +31,11 @@ impl MariaDbSoak {
             .to_owned()
     }
 
-    fn admin(&mut self) -> &mut MysqlConnection {
-        if self.admin.as_ref().is_none_or(Connection::is_broken) {
-            self.admin = Some(dbpool_tests::my_admin());
-        }
-        self.admin.as_mut().expect("just opened")
-    }
-
-    /// Runs `sql` as admin, once more on a fresh connection if the first attempt failed
-    /// (a restart may have ended the last one). `tolerate` accepts a second failure.
+    /// Runs `sql` as admin; `tolerate` accepts a failure (a session that already ended).
     fn run(&mut self, sql: &str, tolerate: bool) {
-        if self.admin().execute(sql, &params![]).is_err() {
-            self.admin = None;
-            if let Err(err) = self.admin().execute(sql, &params![]) {
-                assert!(tolerate, "{sql}: {err}");
-            }
+        if let Err(err) = self.admin.run(sql) {
+            assert!(tolerate, "{sql}: {err}");
         }
-    }
-
-    fn ids(&mut self, sql: &str) -> Vec<i64> {
-        for attempt in 0..2 {
-            let result = (|| {
-                let mut cur = self.admin().cursor()?;
-                cur.execute(sql, &params![])?;
-                let rows = cur.fetchall()?;
-                rows.iter().map(|r| r.get::<i64>(0)).collect()
-            })();
-            match result {
-                Ok(ids) => return ids,
-                Err(err) if attempt == 0 && err.is_disconnect() => self.admin = None,
-                Err(err) => panic!("{sql}: {err}"),
-            }
-        }
-        unreachable!("two attempts")
     }
 }
 
@@ -113,16 +84,17 @@ impl SoakServer for MariaDbSoak {
         } else {
             format!(" AND ID NOT IN ({})", id_list(ending))
         };
-        self.ids(&format!(
+        self.admin
+            .ids(&format!(
             "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '{USER}'{excluded}"
         ))
-        .first()
-        .copied()
-        .unwrap_or(0)
+            .first()
+            .copied()
+            .unwrap_or(0)
     }
 
     fn backends(&mut self) -> Vec<i64> {
-        self.ids(&format!(
+        self.admin.ids(&format!(
             "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = '{USER}'"
         ))
     }
@@ -133,7 +105,7 @@ impl SoakServer for MariaDbSoak {
     }
 
     fn restart(&mut self) {
-        self.admin = None;
+        self.admin.forget();
         MariaDb::restart();
     }
 
@@ -151,6 +123,7 @@ impl SoakServer for MariaDbSoak {
 
     fn committed_ids(&mut self) -> Vec<i64> {
         let database = Self::database();
-        self.ids(&format!("SELECT id FROM {database}.soak_rows"))
+        self.admin
+            .ids(&format!("SELECT id FROM {database}.soak_rows"))
     }
 }

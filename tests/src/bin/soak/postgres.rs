@@ -3,72 +3,45 @@
 
 use std::process::Command;
 
-use dbapi::{params, Connection, Cursor, Module};
+use dbapi::{Connection, Module};
 use dbapi_postgres::{PgConnection, Postgres};
-use dbpool_tests::{scalar, Backend, Pg};
+use dbpool_tests::{Backend, Pg};
 
-use crate::server::{id_list, throwaway_password, SoakServer};
+use crate::server::{id_list, throwaway_password, Admin, SoakServer};
 
 /// The application name the soak's connections carry.
 const TAG: &str = "dbpool-soak";
 
 /// The project's PostgreSQL, through an admin connection that reconnects after restarts.
 pub struct PgSoak {
-    admin: Option<PgConnection>,
+    admin: Admin<PgConnection>,
     password: String,
+}
+
+/// A superuser connection to the test database, autocommitting.
+fn open_admin() -> PgConnection {
+    let url = std::env::var("DBPOOL_PG_ADMIN_URL")
+        .expect("DBPOOL_PG_ADMIN_URL: run the soak with `cargo xtask soak`");
+    let (server, _) = url.rsplit_once('/').expect("a database in the admin URL");
+    let mut conn = Postgres::from_dsn(&format!("{server}/dbpool_test"))
+        .expect("admin DSN")
+        .application_name("dbpool-soak-admin")
+        .connect()
+        .expect("admin connects");
+    conn.set_autocommit(true).expect("autocommit");
+    conn
 }
 
 impl PgSoak {
     pub fn new() -> Self {
         Self {
-            admin: None,
+            admin: Admin::new(open_admin),
             password: throwaway_password(),
         }
     }
 
-    /// A superuser connection to the test database, reopened when a restart ended it.
-    fn admin(&mut self) -> &mut PgConnection {
-        if self.admin.as_ref().is_none_or(Connection::is_broken) {
-            let url = std::env::var("DBPOOL_PG_ADMIN_URL")
-                .expect("DBPOOL_PG_ADMIN_URL: run the soak with `cargo xtask soak`");
-            let (server, _) = url.rsplit_once('/').expect("a database in the admin URL");
-            let mut conn = Postgres::from_dsn(&format!("{server}/dbpool_test"))
-                .expect("admin DSN")
-                .application_name("dbpool-soak-admin")
-                .connect()
-                .expect("admin connects");
-            conn.set_autocommit(true).expect("autocommit");
-            self.admin = Some(conn);
-        }
-        self.admin.as_mut().expect("just opened")
-    }
-
-    /// Runs `sql` as admin, retrying once on a fresh connection (a restart may have ended
-    /// the last one).
     fn run(&mut self, sql: &str) {
-        if let Err(first) = self.admin().execute(sql, &params![]) {
-            self.admin = None;
-            self.admin()
-                .execute(sql, &params![])
-                .unwrap_or_else(|e| panic!("{sql}: {e} (first: {first})"));
-        }
-    }
-
-    fn ids(&mut self, sql: &str) -> Vec<i64> {
-        for attempt in 0..2 {
-            let result = (|| {
-                let mut cur = self.admin().cursor()?;
-                cur.execute(sql, &params![])?;
-                let rows = cur.fetchall()?;
-                rows.iter().map(|r| r.get::<i64>(0)).collect()
-            })();
-            match result {
-                Ok(ids) => return ids,
-                Err(err) if attempt == 0 && err.is_disconnect() => self.admin = None,
-                Err(err) => panic!("{sql}: {err}"),
-            }
-        }
-        unreachable!("two attempts")
+        self.admin.run(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 }
 
@@ -105,29 +78,28 @@ impl SoakServer for PgSoak {
         let sql = format!(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{TAG}'{excluded}"
         );
-        self.ids(&format!("SELECT ({sql})::int8"))
+        self.admin
+            .ids(&format!("SELECT ({sql})::int8"))
             .first()
             .copied()
             .unwrap_or(0)
     }
 
     fn backends(&mut self) -> Vec<i64> {
-        self.ids(&format!(
+        self.admin.ids(&format!(
             "SELECT pid::int8 FROM pg_stat_activity WHERE application_name = '{TAG}'"
         ))
     }
 
     fn terminate(&mut self, id: i64) {
-        let admin = self.admin();
-        let _ = scalar(
-            admin,
-            &format!("SELECT count(*) FROM (SELECT pg_terminate_backend({id})) t"),
-            &params![],
-        );
+        // The session may have ended on its own meanwhile.
+        let _ = self
+            .admin
+            .run(&format!("SELECT pg_terminate_backend({id})"));
     }
 
     fn restart(&mut self) {
-        self.admin = None;
+        self.admin.forget();
         Pg::restart();
     }
 
@@ -145,6 +117,6 @@ impl SoakServer for PgSoak {
     }
 
     fn committed_ids(&mut self) -> Vec<i64> {
-        self.ids("SELECT id FROM soak_rows")
+        self.admin.ids("SELECT id FROM soak_rows")
     }
 }
