@@ -5,28 +5,25 @@
 mod support;
 
 use std::sync::atomic::Ordering::SeqCst;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dbpool_core::Pool;
 use support::fault_driver::FaultDriver;
-use support::PATIENCE;
+use support::until;
 
-fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !done() {
-        assert!(Instant::now() < deadline, "{what} did not happen");
-        std::thread::yield_now();
-    }
+/// A pool of 2 over `driver` whose idle connections are pinged after 20 ms.
+fn keepalive_pool(driver: &FaultDriver) -> Pool<FaultDriver> {
+    Pool::builder(driver.clone())
+        .max_size(2)
+        .keepalive(Duration::from_millis(20))
+        .build()
+        .expect("pool")
 }
 
 #[test]
 fn idle_connections_are_pinged_and_kept() {
     let driver = FaultDriver::default();
-    let pool = Pool::builder(driver.clone())
-        .max_size(2)
-        .keepalive(Duration::from_millis(20))
-        .build()
-        .expect("pool");
+    let pool = keepalive_pool(&driver);
     let id = pool.get().expect("get").id;
     until("two keepalive pings", || {
         driver.plan.pings.load(SeqCst) >= 2
@@ -45,11 +42,7 @@ fn idle_connections_are_pinged_and_kept() {
 #[test]
 fn a_connection_that_fails_its_keepalive_ping_is_closed() {
     let driver = FaultDriver::default();
-    let pool = Pool::builder(driver.clone())
-        .max_size(2)
-        .keepalive(Duration::from_millis(20))
-        .build()
-        .expect("pool");
+    let pool = keepalive_pool(&driver);
     drop(pool.get().expect("get"));
     driver.plan.fail_ping.store(1, SeqCst);
     until("the dead connection closed", || {
