@@ -7,6 +7,7 @@
 //! - `cargo xtask db up|down|env`: throwaway servers under `target/db/`.
 //! - `cargo xtask bench [--quick]`: the benchmark report, PostgreSQL included.
 //! - `cargo xtask soak [--minutes N]`: the chaos soak on PostgreSQL and MariaDB.
+//! - `cargo xtask model`: the pool's hand-off model-checked under loom.
 
 mod db;
 mod run;
@@ -27,7 +28,9 @@ commands:
            target/bench/report.md and target/bench/w2_contended.svg; --quick for a smoke run
   soak     the chaos soak (servers started): faults injected while 32 threads commit,
            invariants checked; --minutes N (default 1) per server, --server postgres|mariadb,
-           --seed S; writes target/soak/report.md";
+           --seed S; writes target/soak/report.md
+  model    the pool's hand-off model-checked under loom (every interleaving of small
+           scenarios, preemption bound 4 or LOOM_MAX_PREEMPTIONS)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
         Some("ci") => run::lint().and_then(|()| run::test(&[])),
         Some("bench") => run::bench(&args[1..]),
         Some("soak") => run::soak(&args[1..]),
+        Some("model") => run::model(),
         Some("db") => match args.get(1).map(String::as_str) {
             Some("up") => db::up(),
             Some("down") => db::down(),

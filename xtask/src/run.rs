@@ -66,6 +66,7 @@ fn test_with_servers(extra: &[String]) -> Result<(), String> {
         status(cargo().args(["test", "--package", package, "--test", test, "dsn_options"]))?;
     }
     status(cargo().args(["test", "--workspace", "--doc", "--all-features"]))?;
+    model()?;
     // The live view runs as documented (two seconds, SQLite).
     status(cargo().args([
         "run",
@@ -102,6 +103,33 @@ fn soak_with_servers(vars: &[(String, String)], extra: &[String]) -> Result<(), 
             .arg("--out")
             .arg(&out)
             .envs(vars.iter().map(|(k, v)| (k, v))),
+    )
+}
+
+/// `cargo xtask model`: the pool's hand-off model-checked under loom
+/// (`crates/dbpool-core/tests/model.rs`), built with `--cfg dbpool_loom` in a target
+/// directory of its own so the ordinary build's cache stays valid.
+pub fn model() -> Result<(), String> {
+    let rustflags = match std::env::var("RUSTFLAGS") {
+        Ok(flags) if !flags.trim().is_empty() => format!("{flags} --cfg dbpool_loom"),
+        _ => "--cfg dbpool_loom".to_owned(),
+    };
+    status(
+        cargo()
+            .args([
+                "test",
+                "--release",
+                "--package",
+                "dbpool-core",
+                "--test",
+                "model",
+            ])
+            .args(["--", "--nocapture"])
+            .env("RUSTFLAGS", rustflags)
+            .env(
+                "CARGO_TARGET_DIR",
+                workspace_root().join("target").join("loom"),
+            ),
     )
 }
 

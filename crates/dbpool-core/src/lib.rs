@@ -90,6 +90,7 @@ mod sharing;
 mod simple;
 mod stats;
 mod steady;
+mod sync;
 mod tpool;
 mod waiter;
 

@@ -12,11 +12,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::panic::Location;
 use std::sync::{Arc, Weak};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use dbapi::{Connection, Module};
-use parking_lot::{Condvar, Mutex};
 
 use crate::clock;
 use crate::config::Config;
@@ -25,6 +23,7 @@ use crate::maintenance::{self, Maintained};
 use crate::policy::Policy;
 use crate::sharing::Registry;
 use crate::stats::Counters;
+use crate::sync::{thread, Condvar, Mutex};
 use crate::waiter::{Notify, Waiter, Wakeup};
 #[cfg(test)]
 use crate::ConfigError;
@@ -302,7 +301,7 @@ impl<M: Module> Pool<M> {
         let weak = Arc::downgrade(&self.shared);
         let interval = self.shared.config.metrics_interval;
         let name = std::sync::Arc::clone(&self.shared.config.hook.name);
-        let _ = thread::Builder::new()
+        let _ = std::thread::Builder::new()
             .name("dbpool-metrics".to_owned())
             .spawn(move || {
                 while let Some(shared) = weak.upgrade() {
@@ -310,7 +309,7 @@ impl<M: Module> Pool<M> {
                     crate::instruments::gauges(&name, &pool.stats(), pool.max_size());
                     drop(pool);
                     // Pacing, not synchronisation: gauges are sampled once per interval.
-                    thread::sleep(interval);
+                    std::thread::sleep(interval);
                 }
             });
     }

@@ -5,10 +5,9 @@
 //! is still queued (remove itself) or was already served (take what it was given). No grant
 //! is ever lost, and no wake-up: the grant is stored before the wake.
 
+use crate::sync::thread::Thread;
+use crate::sync::Mutex;
 use std::task::Waker;
-use std::thread::Thread;
-
-use parking_lot::Mutex;
 
 /// How to wake a waiter.
 #[derive(Debug)]

@@ -213,11 +213,9 @@ impl<M: Module> Pool<M> {
             match deadline {
                 None => thread::park(),
                 Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
+                    if thread::park_until(deadline) {
                         return self.abandon_wait(waiter, started);
                     }
-                    thread::park_timeout(deadline - now);
                 }
             }
         }

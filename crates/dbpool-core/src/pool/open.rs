@@ -139,7 +139,7 @@ impl<M: Module> Pool<M> {
     pub(super) fn keep_alive(&self, entries: Vec<Idle<M::Connection>>) {
         let batch = Arc::new(Mutex::new(entries));
         let (pool, for_thread) = (self.clone(), Arc::clone(&batch));
-        let spawned = thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name("dbpool-keepalive".to_owned())
             .spawn(move || {
                 let entries = std::mem::take(&mut *for_thread.lock());
@@ -193,7 +193,7 @@ impl<M: Module> Pool<M> {
     /// maintenance thread never waits on a driver).
     pub(super) fn top_up(&self) {
         let pool = self.clone();
-        let _ = thread::Builder::new()
+        let _ = std::thread::Builder::new()
             .name("dbpool-top-up".to_owned())
             .spawn(move || loop {
                 {
