@@ -26,6 +26,7 @@ impl<M: Module> Pool<M> {
     }
 
     #[track_caller]
+    #[inline]
     pub(super) fn get_inner(
         &self,
         timeout: Option<Duration>,
@@ -33,6 +34,45 @@ impl<M: Module> Pool<M> {
         cleanup: Option<Cleanup<M::Connection>>,
     ) -> Result<PooledConnection<M>, PoolError> {
         let site = Location::caller();
+        // The fast path: an idle connection that needs no validation, taken under one lock
+        // with nothing else built or moved.
+        if let Some((live, since)) = self.take_idle() {
+            let live = if self.must_validate(&live, Some(since)) {
+                self.finish_acquire(Grant::Conn(live), Some(since))?
+            } else {
+                live
+            };
+            return Ok(PooledConnection::new(self.clone(), live, cleanup, site));
+        }
+        self.get_waiting(timeout, blocking, cleanup, site)
+    }
+
+    /// Takes the most recently returned idle connection, with its idle-since time; `None`
+    /// when there is none to take (empty, closed or suspended: the full path decides).
+    #[inline]
+    fn take_idle(&self) -> Option<(Live<M::Connection>, u64)> {
+        let mut state = self.shared.state.lock();
+        if state.closed || state.suspended {
+            return None;
+        }
+        let Idle { live, since } = state.idle.pop()?;
+        let wakeup = self.wake_next_retry(&mut state);
+        drop(state);
+        if let Some(wakeup) = wakeup {
+            wakeup.wake();
+        }
+        Some((live, since))
+    }
+
+    /// Everything but the fast path: reserve a slot and connect, or queue and wait.
+    #[inline(never)]
+    fn get_waiting(
+        &self,
+        timeout: Option<Duration>,
+        blocking: bool,
+        cleanup: Option<Cleanup<M::Connection>>,
+        site: &'static Location<'static>,
+    ) -> Result<PooledConnection<M>, PoolError> {
         let mut requeue = None;
         let mut waiting_since: Option<Instant> = None;
         let mut yields = 0;
