@@ -3,6 +3,7 @@
 use dbapi::{Connection, Error, Result};
 
 use crate::error_mapping::from_rusqlite;
+use crate::shapes::Shapes;
 use crate::{Sqlite, SqliteCursor};
 
 /// An open SQLite connection.
@@ -15,6 +16,8 @@ pub struct SqliteConnection {
     conn: Option<rusqlite::Connection>,
     module: Sqlite,
     autocommit: bool,
+    /// The result columns of queries run before, reused by later runs.
+    shapes: Shapes,
 }
 
 impl std::fmt::Debug for SqliteConnection {
@@ -33,6 +36,7 @@ impl SqliteConnection {
             conn: Some(conn),
             module,
             autocommit: false,
+            shapes: Shapes::default(),
         }
     }
 
@@ -83,8 +87,14 @@ impl Connection for SqliteConnection {
     type Cursor<'c> = SqliteCursor<'c>;
 
     fn cursor(&mut self) -> Result<SqliteCursor<'_>> {
-        let autocommit = self.autocommit;
-        Ok(SqliteCursor::new(self.native()?, autocommit))
+        let Self {
+            conn,
+            autocommit,
+            shapes,
+            ..
+        } = self;
+        let conn = conn.as_ref().ok_or_else(|| Error::closed("connection"))?;
+        Ok(SqliteCursor::new(conn, *autocommit, shapes))
     }
 
     fn commit(&mut self) -> Result<()> {

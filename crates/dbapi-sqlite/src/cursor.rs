@@ -3,15 +3,18 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use dbapi::{Column, Cursor, CursorState, Error, Params, Result, Row, Value};
+use dbapi::{Cursor, CursorState, Error, Params, Result, Row, Value};
 
 use crate::error_mapping::from_rusqlite;
+use crate::shapes::Shapes;
 use crate::value_mapping::{self, Bind, Declared};
 
 /// A cursor on a [`crate::SqliteConnection`]. Result sets are read completely by `execute`
 /// and buffered, so `rowcount` after a `SELECT` is exact.
 pub struct SqliteCursor<'c> {
     conn: &'c rusqlite::Connection,
+    /// The connection's result shapes: a query seen before builds no column metadata.
+    shapes: &'c mut Shapes,
     autocommit: bool,
     state: CursorState,
     lastrowid: Option<i64>,
@@ -19,25 +22,36 @@ pub struct SqliteCursor<'c> {
 
 /// Statements that must not be wrapped in an implicit `BEGIN`.
 fn controls_transactions(sql: &str) -> bool {
-    let keyword: String = sql
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_alphabetic)
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    matches!(
-        keyword.as_str(),
-        "BEGIN"
-            | "COMMIT"
-            | "END"
-            | "ROLLBACK"
-            | "SAVEPOINT"
-            | "RELEASE"
-            | "PRAGMA"
-            | "VACUUM"
-            | "ATTACH"
-            | "DETACH"
-    )
+    const KEYWORDS: [&str; 10] = [
+        "BEGIN",
+        "COMMIT",
+        "END",
+        "ROLLBACK",
+        "SAVEPOINT",
+        "RELEASE",
+        "PRAGMA",
+        "VACUUM",
+        "ATTACH",
+        "DETACH",
+    ];
+    let sql = sql.trim_start();
+    let end = sql
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(sql.len());
+    let keyword = &sql[..end];
+    KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(keyword))
+}
+
+/// One row's values, read as their columns declare.
+fn read_values(row: &rusqlite::Row<'_>, kinds: &[Declared]) -> Result<Vec<Value>> {
+    let mut values = Vec::with_capacity(kinds.len());
+    for (i, kind) in kinds.iter().enumerate() {
+        values.push(value_mapping::read(
+            row.get_ref(i).map_err(from_rusqlite)?,
+            *kind,
+        )?);
+    }
+    Ok(values)
 }
 
 fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &Params) -> Result<()> {
@@ -77,9 +91,14 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &Params) -> Result<()>
 }
 
 impl<'c> SqliteCursor<'c> {
-    pub(crate) fn new(conn: &'c rusqlite::Connection, autocommit: bool) -> Self {
+    pub(crate) fn new(
+        conn: &'c rusqlite::Connection,
+        autocommit: bool,
+        shapes: &'c mut Shapes,
+    ) -> Self {
         Self {
             conn,
+            shapes,
             autocommit,
             state: CursorState::new(),
             lastrowid: None,
@@ -103,44 +122,33 @@ impl<'c> SqliteCursor<'c> {
             self.lastrowid = Some(self.conn.last_insert_rowid());
             return Ok(());
         }
-        let decls: Vec<(String, Option<String>)> = stmt
-            .columns()
-            .map(|c| (c.name().to_owned(), c.decl_type().map(str::to_owned)))
-            .collect();
-        let kinds: Vec<Declared> = decls
-            .iter()
-            .map(|(_, d)| Declared::of(d.as_deref()))
-            .collect();
         let writes = !stmt.readonly();
-        let mut values_by_row: Vec<Vec<Value>> = Vec::new();
+        let mut buffered = VecDeque::new();
         let mut rows = stmt.raw_query();
-        while let Some(row) = rows.next().map_err(from_rusqlite)? {
-            let mut values = Vec::with_capacity(kinds.len());
-            for (i, kind) in kinds.iter().enumerate() {
-                values.push(value_mapping::read(
-                    row.get_ref(i).map_err(from_rusqlite)?,
-                    *kind,
-                )?);
+        // The shape is taken after the first step: a statement re-prepared for a schema
+        // change reports its new columns only then.
+        let columns = match rows.next().map_err(from_rusqlite)? {
+            Some(row) => {
+                let shape = self.shapes.get(sql, row.as_ref());
+                let values = read_values(row, &shape.kinds)?;
+                shape.fit_first_row(Some(&values));
+                buffered.push_back(Row::new(Arc::clone(&shape.columns), values)?);
+                while let Some(row) = rows.next().map_err(from_rusqlite)? {
+                    let values = read_values(row, &shape.kinds)?;
+                    buffered.push_back(Row::new(Arc::clone(&shape.columns), values)?);
+                }
+                Some(Arc::clone(&shape.columns))
             }
-            values_by_row.push(values);
-        }
+            None => None,
+        };
         drop(rows);
-        let columns: Arc<[Column]> = decls
-            .iter()
-            .enumerate()
-            .map(|(i, (name, decl))| {
-                let first = values_by_row.first().map(|r| &r[i]);
-                Column::new(
-                    name.as_str(),
-                    value_mapping::type_code(decl.as_deref(), first),
-                )
-            })
-            .collect();
-        let rows = values_by_row
-            .into_iter()
-            .map(|values| Row::new(columns.clone(), values))
-            .collect::<Result<VecDeque<_>>>()?;
-        self.state.set_result(columns, rows);
+        let columns = columns.unwrap_or_else(|| {
+            // No rows: the statement, stepped once, describes its columns.
+            let shape = self.shapes.get(sql, &stmt);
+            shape.fit_first_row(None);
+            Arc::clone(&shape.columns)
+        });
+        self.state.set_result(columns, buffered);
         if writes {
             self.state
                 .set_rowcount(i64::try_from(self.conn.changes()).unwrap_or(i64::MAX));

@@ -32,6 +32,7 @@ mod connection;
 mod cursor;
 mod error_mapping;
 mod module;
+mod shapes;
 mod value_mapping;
 
 pub use connection::SqliteConnection;
