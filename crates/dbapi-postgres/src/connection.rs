@@ -2,12 +2,14 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dbapi::{Connection, Error, ResetLevel, Result};
+use dbapi::{Column, Connection, Error, ResetLevel, Result};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, Statement};
 
+use crate::decode;
 use crate::error_mapping::from_postgres;
 use crate::PgCursor;
 
@@ -24,7 +26,7 @@ const STATEMENT_CACHE: usize = 256;
 /// `rollback()`. Statements are prepared once per connection and cached.
 pub struct PgConnection {
     client: Option<Client>,
-    statements: HashMap<String, Statement>,
+    statements: HashMap<String, Prepared>,
     in_transaction: bool,
     autocommit: bool,
     default_autocommit: bool,
@@ -51,13 +53,25 @@ impl fmt::Debug for PgConnection {
     }
 }
 
-/// The first keyword of a statement, upper-cased.
-fn first_keyword(sql: &str) -> String {
-    sql.trim_start()
-        .chars()
-        .take_while(char::is_ascii_alphabetic)
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
+/// The first keyword of a statement (letters only, as written).
+fn first_keyword(sql: &str) -> &str {
+    let sql = sql.trim_start();
+    let end = sql
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(sql.len());
+    &sql[..end]
+}
+
+/// Whether `keyword` is one of `candidates`, ignoring ASCII case.
+fn is_one_of(keyword: &str, candidates: &[&str]) -> bool {
+    candidates.iter().any(|c| c.eq_ignore_ascii_case(keyword))
+}
+
+/// A prepared statement with its result columns, both built once per connection.
+#[derive(Clone)]
+pub(crate) struct Prepared {
+    pub(crate) statement: Statement,
+    pub(crate) columns: Arc<[Column]>,
 }
 
 impl PgConnection {
@@ -105,17 +119,15 @@ impl PgConnection {
             return Err(Error::dead_before_send());
         }
         self.last_used = Instant::now();
-        match first_keyword(sql).as_str() {
-            "LISTEN" => self.listening = true,
-            "BEGIN" | "START" => {
-                self.in_transaction = true;
-                return Ok(());
-            }
-            "COMMIT" | "END" | "ROLLBACK" | "ABORT" => {
-                self.in_transaction = false;
-                return Ok(());
-            }
-            _ => {}
+        let keyword = first_keyword(sql);
+        if keyword.eq_ignore_ascii_case("LISTEN") {
+            self.listening = true;
+        } else if is_one_of(keyword, &["BEGIN", "START"]) {
+            self.in_transaction = true;
+            return Ok(());
+        } else if is_one_of(keyword, &["COMMIT", "END", "ROLLBACK", "ABORT"]) {
+            self.in_transaction = false;
+            return Ok(());
         }
         if !self.autocommit && !self.in_transaction {
             self.native_mut()?
@@ -126,19 +138,25 @@ impl PgConnection {
         Ok(())
     }
 
-    /// The prepared statement for `sql`, prepared on first use.
-    pub(crate) fn prepared(&mut self, sql: &str) -> Result<Statement> {
-        if let Some(stmt) = self.statements.get(sql) {
-            return Ok(stmt.clone());
+    /// The prepared statement for `sql` and its result columns, prepared on first use.
+    pub(crate) fn prepared(&mut self, sql: &str) -> Result<Prepared> {
+        if let Some(prepared) = self.statements.get(sql) {
+            return Ok(prepared.clone());
         }
         // `?` markers become `$n` once, when the statement is first prepared.
         let text = crate::markers::to_dollar(sql)?;
-        let stmt = self.native_mut()?.prepare(&text).map_err(from_postgres)?;
+        let statement = self.native_mut()?.prepare(&text).map_err(from_postgres)?;
+        let columns = statement
+            .columns()
+            .iter()
+            .map(|c| Column::new(c.name(), decode::type_code(c.type_())))
+            .collect();
+        let prepared = Prepared { statement, columns };
         if self.statements.len() >= STATEMENT_CACHE {
             self.statements.clear();
         }
-        self.statements.insert(sql.to_owned(), stmt.clone());
-        Ok(stmt)
+        self.statements.insert(sql.to_owned(), prepared.clone());
+        Ok(prepared)
     }
 
     fn end_transaction(&mut self, verb: &str) -> Result<()> {

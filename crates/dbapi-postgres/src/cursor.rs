@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use dbapi::{Column, Cursor, CursorState, Error, Params, Result, Row, Value};
+use dbapi::{Cursor, CursorState, Error, Params, Result, Row, Value};
 use postgres::types::ToSql;
 
 use crate::decode::{self, Raw};
@@ -27,7 +27,8 @@ impl<'c> PgCursor<'c> {
 
     fn run(&mut self, sql: &str, values: &[Value]) -> Result<()> {
         self.conn.before_statement(sql)?;
-        let stmt = self.conn.prepared(sql)?;
+        let prepared = self.conn.prepared(sql)?;
+        let stmt = &prepared.statement;
         if stmt.params().len() != values.len() {
             return Err(Error::programming(format!(
                 "the statement has {} parameters ($1…${}) but {} values were given",
@@ -41,17 +42,13 @@ impl<'c> PgCursor<'c> {
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let client = self.conn.native_mut()?;
         if stmt.columns().is_empty() {
-            let changed = client.execute(&stmt, &refs).map_err(from_postgres)?;
+            let changed = client.execute(stmt, &refs).map_err(from_postgres)?;
             self.state
                 .set_rowcount(i64::try_from(changed).unwrap_or(i64::MAX));
             return Ok(());
         }
-        let rows = client.query(&stmt, &refs).map_err(from_postgres)?;
-        let columns: Arc<[Column]> = stmt
-            .columns()
-            .iter()
-            .map(|c| Column::new(c.name(), decode::type_code(c.type_())))
-            .collect();
+        let rows = client.query(stmt, &refs).map_err(from_postgres)?;
+        let columns = prepared.columns;
         let mut buffered = VecDeque::with_capacity(rows.len());
         for row in &rows {
             let mut values = Vec::with_capacity(columns.len());
