@@ -2,7 +2,8 @@
 //! started once per `cargo xtask test` run and shared by every test binary through the
 //! environment written to `target/db/env`.
 //!
-//! - [`postgres`]: PostgreSQL (`initdb` + `pg_ctl`).
+//! - [`postgres`]: PostgreSQL (`initdb` + `pg_ctl`), with [`pgbouncer`] in front of one of
+//!   its databases.
 //! - [`mariadb`]: MariaDB (`mariadb-install-db` + `mariadbd`).
 //!
 //! Debian packages are installed with apt-get when running as root and missing; readiness
@@ -11,6 +12,7 @@
 mod certs;
 mod mariadb;
 mod odbc;
+mod pgbouncer;
 mod postgres;
 
 use std::fs;

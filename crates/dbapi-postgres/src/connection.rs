@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,7 @@ use postgres::{Client, Statement};
 
 use crate::decode;
 use crate::error_mapping::from_postgres;
+use crate::module::Settings;
 use crate::PgCursor;
 
 const CLEAN_SQL: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
@@ -23,10 +25,16 @@ const STATEMENT_CACHE: usize = 256;
 ///
 /// Transactions follow the DB-API (and psycopg2): with autocommit off (the default) the
 /// first statement opens a transaction (`BEGIN`), which lasts until `commit()` or
-/// `rollback()`. Statements are prepared once per connection and cached.
+/// `rollback()`. Statements are prepared once per connection and cached — except behind a
+/// transaction pooler ([`crate::Postgres::pgbouncer`]), where nothing outlives a transaction.
 pub struct PgConnection {
     client: Option<Client>,
     statements: HashMap<String, Prepared>,
+    /// Behind a transaction pooler (PgBouncer): no statement is kept across transactions.
+    pooled: bool,
+    /// Shared with the module: set when a connection finds itself behind a pooler, so the
+    /// module's later connections start in that mode.
+    pooler_seen: Arc<AtomicBool>,
     in_transaction: bool,
     autocommit: bool,
     default_autocommit: bool,
@@ -49,6 +57,7 @@ impl fmt::Debug for PgConnection {
             .field("in_transaction", &self.in_transaction)
             .field("autocommit", &self.autocommit)
             .field("cached_statements", &self.statements.len())
+            .field("pgbouncer", &self.pooled)
             .finish()
     }
 }
@@ -75,23 +84,20 @@ pub(crate) struct Prepared {
 }
 
 impl PgConnection {
-    pub(crate) fn new(
-        client: Client,
-        reset: ResetLevel,
-        autocommit: bool,
-        check_alive_after: Duration,
-    ) -> Self {
+    pub(crate) fn new(client: Client, settings: &Settings, pooler_seen: Arc<AtomicBool>) -> Self {
         Self {
             client: Some(client),
             statements: HashMap::new(),
+            pooled: settings.pgbouncer || pooler_seen.load(Relaxed),
+            pooler_seen,
             in_transaction: false,
-            autocommit,
-            default_autocommit: autocommit,
-            reset,
+            autocommit: settings.autocommit,
+            default_autocommit: settings.autocommit,
+            reset: settings.reset,
             dead: false,
             listening: false,
             last_used: Instant::now(),
-            check_alive_after,
+            check_alive_after: settings.check_alive_after,
         }
     }
 
@@ -138,7 +144,9 @@ impl PgConnection {
         Ok(())
     }
 
-    /// The prepared statement for `sql` and its result columns, prepared on first use.
+    /// The prepared statement for `sql` and its result columns, prepared on first use —
+    /// or, behind a transaction pooler, prepared for this use only (closed when dropped,
+    /// inside the transaction that prepared it).
     pub(crate) fn prepared(&mut self, sql: &str) -> Result<Prepared> {
         if let Some(prepared) = self.statements.get(sql) {
             return Ok(prepared.clone());
@@ -152,11 +160,35 @@ impl PgConnection {
             .map(|c| Column::new(c.name(), decode::type_code(c.type_())))
             .collect();
         let prepared = Prepared { statement, columns };
+        if self.pooled {
+            return Ok(prepared);
+        }
         if self.statements.len() >= STATEMENT_CACHE {
             self.statements.clear();
         }
         self.statements.insert(sql.to_owned(), prepared.clone());
         Ok(prepared)
+    }
+
+    /// Whether statements run as a transaction pooler needs them
+    /// ([`crate::Postgres::pgbouncer`], or found out by this connection or its module).
+    #[must_use]
+    pub fn pgbouncer(&self) -> bool {
+        self.pooled
+    }
+
+    /// Whether a statement now runs outside any transaction (autocommit, none open).
+    pub(crate) fn outside_transaction(&self) -> bool {
+        !self.in_transaction
+    }
+
+    /// A cached statement was missing on the server: the server connection changed between
+    /// transactions, so a transaction pooler is in between. From now on this connection,
+    /// and the module's next ones, run as [`crate::Postgres::pgbouncer`] says.
+    pub(crate) fn found_pooler(&mut self) {
+        self.pooled = true;
+        self.statements.clear();
+        self.pooler_seen.store(true, Relaxed);
     }
 
     fn end_transaction(&mut self, verb: &str) -> Result<()> {
@@ -210,10 +242,15 @@ impl Connection for PgConnection {
             .map_err(from_postgres)
     }
 
-    /// As configured by [`crate::Postgres::reset_level`].
+    /// As configured by [`crate::Postgres::reset_level`]. Behind a transaction pooler only
+    /// the rollback: past its transaction, the session this would clean is not this
+    /// connection's (see [`crate::Postgres::pgbouncer`]).
     fn reset_session(&mut self) -> Result<()> {
         self.rollback()?;
         self.autocommit = self.default_autocommit;
+        if self.pooled {
+            return Ok(());
+        }
         match self.reset {
             ResetLevel::Rollback => Ok(()),
             ResetLevel::Clean => {

@@ -1,6 +1,8 @@
 //! [`Postgres`]: the DB-API module, holding the server address and session settings.
 
 use std::fmt;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use dbapi::{ConnectParams, Error, Module, ParamStyle, Result, SslMode as Ssl, ThreadSafety};
@@ -26,19 +28,30 @@ const DEFAULT_CHECK_ALIVE_AFTER: Duration = Duration::from_secs(1);
 pub struct Postgres {
     config: postgres::Config,
     target: String,
-    reset: ResetLevel,
-    autocommit: bool,
-    check_alive_after: Duration,
+    settings: Settings,
+    /// Set by a connection that finds a transaction pooler in between; shared by clones.
+    pooler_seen: Arc<AtomicBool>,
     #[cfg(feature = "tls")]
     tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+}
+
+/// What every connection of a module starts with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    pub(crate) reset: ResetLevel,
+    pub(crate) autocommit: bool,
+    pub(crate) check_alive_after: Duration,
+    /// Run as a transaction pooler (PgBouncer) needs.
+    pub(crate) pgbouncer: bool,
 }
 
 impl fmt::Debug for Postgres {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Postgres")
             .field("target", &self.target)
-            .field("reset", &self.reset)
-            .field("autocommit", &self.autocommit)
+            .field("reset", &self.settings.reset)
+            .field("autocommit", &self.settings.autocommit)
+            .field("pgbouncer", &self.settings.pgbouncer)
             .field("tls", &cfg!(feature = "tls"))
             .finish_non_exhaustive()
     }
@@ -47,7 +60,7 @@ impl fmt::Debug for Postgres {
 impl Postgres {
     /// From a DSN: `postgres://user:password@host:port/dbname?options`. Options:
     /// `connect_timeout` (seconds), `application_name`, `options` (server `-c` settings),
-    /// `sslmode` and `sslrootcert`. With the `tls` feature, `sslmode` has libpq's meanings:
+    /// `pgbouncer` (`true`/`false`, see [`Postgres::pgbouncer`]), `sslmode` and `sslrootcert`. With the `tls` feature, `sslmode` has libpq's meanings:
     /// `disable`; `prefer` (the default) and `require` encrypt without checking the
     /// certificate; `verify-ca` checks it against `sslrootcert`; `verify-full` also checks the
     /// host name. Without the feature, `require` and `verify-*` are a NotSupported error.
@@ -74,6 +87,7 @@ impl Postgres {
         let mut config = postgres::Config::new();
         let mut ssl = Ssl::Prefer;
         let mut root_cert: Option<std::path::PathBuf> = None;
+        let mut pgbouncer = false;
         config
             .host(params.host().unwrap_or("localhost"))
             .port(params.port().unwrap_or(5432))
@@ -101,10 +115,21 @@ impl Postgres {
                     config.options(value);
                 }
                 "sslmode" => ssl = Ssl::parse(value)?,
+                "pgbouncer" => {
+                    pgbouncer = match value.as_str() {
+                        "true" | "1" | "yes" | "on" => true,
+                        "false" | "0" | "no" | "off" => false,
+                        other => {
+                            return Err(Error::interface(format!(
+                                "pgbouncer={other:?}: expected true or false"
+                            )))
+                        }
+                    }
+                }
                 "sslrootcert" => root_cert = Some(std::path::PathBuf::from(value)),
                 other => {
                     return Err(Error::interface(format!(
-                        "unknown postgres DSN option {other:?}; known: connect_timeout, application_name, options, sslmode, sslrootcert"
+                        "unknown postgres DSN option {other:?}; known: connect_timeout, application_name, options, pgbouncer, sslmode, sslrootcert"
                     )))
                 }
             }
@@ -122,9 +147,13 @@ impl Postgres {
         Ok(Self {
             config,
             target: params.to_string(),
-            reset: ResetLevel::Rollback,
-            autocommit: false,
-            check_alive_after: DEFAULT_CHECK_ALIVE_AFTER,
+            settings: Settings {
+                reset: ResetLevel::Rollback,
+                autocommit: false,
+                check_alive_after: DEFAULT_CHECK_ALIVE_AFTER,
+                pgbouncer,
+            },
+            pooler_seen: Arc::new(AtomicBool::new(false)),
             #[cfg(feature = "tls")]
             tls: Self::tls_connector(ssl, root_cert.as_deref())?,
         })
@@ -149,7 +178,7 @@ impl Postgres {
     /// call it with `Cleanup::Reset`). Default [`ResetLevel::Rollback`].
     #[must_use]
     pub fn reset_level(mut self, level: ResetLevel) -> Self {
-        self.reset = level;
+        self.settings.reset = level;
         self
     }
 
@@ -161,7 +190,7 @@ impl Postgres {
     /// Default 1 s; `Duration::ZERO` looks every time.
     #[must_use]
     pub fn check_alive_after(mut self, idle: Duration) -> Self {
-        self.check_alive_after = idle;
+        self.settings.check_alive_after = idle;
         self
     }
 
@@ -170,7 +199,34 @@ impl Postgres {
     /// requires; `reset_session` restores this setting.
     #[must_use]
     pub fn autocommit(mut self, autocommit: bool) -> Self {
-        self.autocommit = autocommit;
+        self.settings.autocommit = autocommit;
+        self
+    }
+
+    /// Runs behind a transaction pooler — PgBouncer with `pool_mode = transaction`, or
+    /// anything that may hand each transaction a different server session (the DSN's
+    /// `pgbouncer=true` says the same). Nothing is kept on the server past a transaction:
+    ///
+    /// - no prepared statement is cached: inside a transaction a statement is prepared,
+    ///   run and closed before the transaction ends; outside one (autocommit) it goes as a
+    ///   single unnamed statement (parse, bind, execute in one round trip), whose empty
+    ///   result has no column description (the server's description of an unnamed
+    ///   statement is not passed on by the `postgres` crate);
+    /// - `reset_session` only rolls back, whatever [`Postgres::reset_level`] says:
+    ///   `DISCARD ALL` per checkout is wrong there, as it would run on whichever server
+    ///   session the pooler picks for it — not the one the last user had, which has already
+    ///   gone back to the pooler's own pool — and so resets nothing of ours while costing a
+    ///   round trip (PgBouncer itself resets sessions only in session mode);
+    /// - session state does not last: `SET` (use `SET LOCAL` inside a transaction),
+    ///   `LISTEN`, advisory locks and temporary tables belong to one transaction at most.
+    ///
+    /// Without it, a connection that finds a cached statement gone from the server (SQLSTATE
+    /// 26000: the pooler switched sessions under it) switches itself and its module's later
+    /// connections to this mode; the statement that found out fails inside a transaction
+    /// (the transaction is lost) and is rerun at once outside one. Default off.
+    #[must_use]
+    pub fn pgbouncer(mut self, on: bool) -> Self {
+        self.settings.pgbouncer = on;
         self
     }
 
@@ -208,9 +264,8 @@ impl Postgres {
         })?;
         Ok(PgConnection::new(
             client,
-            self.reset,
-            self.autocommit,
-            self.check_alive_after,
+            &self.settings,
+            Arc::clone(&self.pooler_seen),
         ))
     }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::certs::make_certificates;
+use super::pgbouncer;
 use super::{apt_install, db_root, free_port, is_root, pipe_sql, secret, wait_until};
 use crate::run::status;
 
@@ -137,7 +138,8 @@ pub fn up() -> Result<Vec<(&'static str, String)>, String> {
     wait_ready(&bin, port, &dir.join("log"))?;
     // SQL goes in on stdin so the role's password never shows in a process list or log.
     let script = format!(
-        "CREATE ROLE dbpool LOGIN PASSWORD '{password}';\nCREATE DATABASE dbpool_test OWNER dbpool;\n"
+        "CREATE ROLE dbpool LOGIN PASSWORD '{password}';\nCREATE DATABASE dbpool_test OWNER dbpool;\nCREATE DATABASE {} OWNER dbpool;\n",
+        pgbouncer::DATABASE
     );
     pipe_sql(
         Command::new(bin.join("psql"))
@@ -156,7 +158,7 @@ pub fn up() -> Result<Vec<(&'static str, String)>, String> {
         &script,
     )
     .map_err(|e| format!("creating the test role and database failed: {e}"))?;
-    let env = [
+    let mut env = vec![
         (
             "DBPOOL_PG_URL",
             format!("postgres://dbpool:{password}@127.0.0.1:{port}/dbpool_test"),
@@ -175,11 +177,18 @@ pub fn up() -> Result<Vec<(&'static str, String)>, String> {
         ),
     ];
     eprintln!("xtask: PostgreSQL ready on 127.0.0.1:{port}");
-    Ok(env.to_vec())
+    env.extend(pgbouncer::up(&pgbouncer::Upstream {
+        dir: &dir,
+        port,
+        password: &password,
+        run_as_postgres: root,
+    })?);
+    Ok(env)
 }
 
-/// Stops the server (by its data directory) and removes its files.
+/// Stops PgBouncer and the server (by its data directory) and removes their files.
 pub fn down(get: &dyn Fn(&str) -> Option<String>) {
+    pgbouncer::down(get);
     if let (Some(bin), Some(data)) = (get("DBPOOL_PG_BIN"), get("DBPOOL_PG_DATA")) {
         let root = get("DBPOOL_PG_RUNAS").is_some_and(|r| !r.is_empty());
         let _ = status(
