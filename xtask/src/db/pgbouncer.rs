@@ -19,6 +19,11 @@ pub const POOL_SIZE: u16 = 4;
 /// The test database behind the bouncer.
 pub const DATABASE: &str = "dbpool_bouncer";
 
+/// The same database under a second name, so a pool of server sessions of its own: for the
+/// tests of the adapter's default mode, whose prepared statements stay behind on the server
+/// sessions (the point of those tests) and must not reach the other tests'.
+const DEFAULT_MODE_ALIAS: &str = "dbpool_bouncer_default";
+
 fn binary() -> Result<PathBuf, String> {
     let path = PathBuf::from("/usr/sbin/pgbouncer");
     if !path.exists() {
@@ -60,6 +65,7 @@ pub fn up(upstream: &Upstream<'_>) -> Result<Vec<(&'static str, String)>, String
         format!(
             "[databases]\n\
              {DATABASE} = host=127.0.0.1 port={upstream_port} dbname={DATABASE}\n\
+             {DEFAULT_MODE_ALIAS} = host=127.0.0.1 port={upstream_port} dbname={DATABASE}\n\
              [pgbouncer]\n\
              listen_addr = 127.0.0.1\n\
              listen_port = {port}\n\
@@ -71,6 +77,7 @@ pub fn up(upstream: &Upstream<'_>) -> Result<Vec<(&'static str, String)>, String
              min_pool_size = 0\n\
              reserve_pool_size = 0\n\
              max_client_conn = 500\n\
+             admin_users = dbpool\n\
              server_reset_query =\n\
              ignore_startup_parameters = extra_float_digits\n\
              logfile = {log}\n\
@@ -106,6 +113,20 @@ pub fn up(upstream: &Upstream<'_>) -> Result<Vec<(&'static str, String)>, String
             "DBPOOL_PGBOUNCER_URL",
             format!(
                 "postgres://dbpool:{}@127.0.0.1:{port}/{DATABASE}?sslmode=disable",
+                upstream.password
+            ),
+        ),
+        (
+            "DBPOOL_PGBOUNCER_DEFAULT_MODE_URL",
+            format!(
+                "postgres://dbpool:{}@127.0.0.1:{port}/{DEFAULT_MODE_ALIAS}?sslmode=disable",
+                upstream.password
+            ),
+        ),
+        (
+            "DBPOOL_PGBOUNCER_ADMIN_URL",
+            format!(
+                "postgres://dbpool:{}@127.0.0.1:{port}/pgbouncer?sslmode=disable",
                 upstream.password
             ),
         ),
