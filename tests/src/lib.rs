@@ -25,7 +25,12 @@ pub use postgres::{pg_admin, pg_url, Pg};
 /// the state is polled).
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
-fn env(key: &str) -> String {
+/// An environment variable `cargo xtask test` sets.
+///
+/// # Panics
+/// When it is missing: the test must fail, not pass, without its server.
+#[must_use]
+pub fn env(key: &str) -> String {
     std::env::var(key).unwrap_or_else(|_| {
         panic!("{key} is not set: run the server-backed tests with `cargo xtask test`")
     })

@@ -19,9 +19,9 @@ pub const POOL_SIZE: u16 = 4;
 /// The test database behind the bouncer.
 pub const DATABASE: &str = "dbpool_bouncer";
 
-/// The same database under a second name, so a pool of server sessions of its own: for the
-/// tests of the adapter's default mode, whose prepared statements stay behind on the server
-/// sessions (the point of those tests) and must not reach the other tests'.
+/// A second entry, for the main test database, with a pool of server sessions of its own:
+/// for the tests of the adapter's default mode, whose prepared statements stay behind on the
+/// server sessions (the point of those tests) and must not reach the other tests'.
 const DEFAULT_MODE_ALIAS: &str = "dbpool_bouncer_default";
 
 fn binary() -> Result<PathBuf, String> {
@@ -65,7 +65,7 @@ pub fn up(upstream: &Upstream<'_>) -> Result<Vec<(&'static str, String)>, String
         format!(
             "[databases]\n\
              {DATABASE} = host=127.0.0.1 port={upstream_port} dbname={DATABASE}\n\
-             {DEFAULT_MODE_ALIAS} = host=127.0.0.1 port={upstream_port} dbname={DATABASE}\n\
+             {DEFAULT_MODE_ALIAS} = host=127.0.0.1 port={upstream_port} dbname=dbpool_test\n\
              [pgbouncer]\n\
              listen_addr = 127.0.0.1\n\
              listen_port = {port}\n\
