@@ -14,11 +14,13 @@ mod backend;
 mod mariadb;
 pub mod matrix;
 mod odbc;
+mod pgbouncer;
 mod postgres;
 
 pub use backend::Backend;
 pub use mariadb::{my_admin, my_url, MariaDb};
 pub use odbc::{pg_odbc_connection_string, PgOdbc};
+pub use pgbouncer::{Bounced, PgBouncer};
 pub use postgres::{pg_admin, pg_url, Pg};
 
 /// How long a test waits for the server to reach a state before failing (never a sleep:
