@@ -2,8 +2,8 @@
 //! started once per `cargo xtask test` run and shared by every test binary through the
 //! environment written to `target/db/env`.
 //!
-//! - [`postgres`]: PostgreSQL (`initdb` + `pg_ctl`), with [`pgbouncer`] in front of one of
-//!   its databases.
+//! - [`postgres`]: PostgreSQL (`initdb` + `pg_ctl`), with a streaming [`replica`] beside it
+//!   and [`pgbouncer`] in front of one of its databases.
 //! - [`mariadb`]: MariaDB (`mariadb-install-db` + `mariadbd`).
 //!
 //! Debian packages are installed with apt-get when running as root and missing; readiness
@@ -14,6 +14,7 @@ mod mariadb;
 mod odbc;
 mod pgbouncer;
 mod postgres;
+mod replica;
 
 use std::fs;
 use std::io::Write as _;

@@ -9,7 +9,8 @@ use dbapi::{ConnectParams, Error, Module, ParamStyle, Result, SslMode as Ssl, Th
 use postgres::NoTls;
 
 use crate::error_mapping::from_postgres;
-use crate::{PgConnection, ResetLevel};
+use crate::hosts::Hosts;
+use crate::{PgConnection, ResetLevel, TargetSessionAttrs};
 
 /// The default for [`Postgres::check_alive_after`].
 const DEFAULT_CHECK_ALIVE_AFTER: Duration = Duration::from_secs(1);
@@ -26,7 +27,9 @@ const DEFAULT_CHECK_ALIVE_AFTER: Duration = Duration::from_secs(1);
 /// ```
 #[derive(Clone)]
 pub struct Postgres {
+    /// Everything but the hosts, which are tried one at a time.
     config: postgres::Config,
+    hosts: Hosts,
     target: String,
     settings: Settings,
     /// Set by a connection that finds a transaction pooler in between; shared by clones.
@@ -52,15 +55,19 @@ impl fmt::Debug for Postgres {
             .field("reset", &self.settings.reset)
             .field("autocommit", &self.settings.autocommit)
             .field("pgbouncer", &self.settings.pgbouncer)
+            .field("target_session_attrs", &self.hosts.attrs)
             .field("tls", &cfg!(feature = "tls"))
             .finish_non_exhaustive()
     }
 }
 
 impl Postgres {
-    /// From a DSN: `postgres://user:password@host:port/dbname?options`. Options:
-    /// `connect_timeout` (seconds), `application_name`, `options` (server `-c` settings),
-    /// `pgbouncer` (`true`/`false`, see [`Postgres::pgbouncer`]), `sslmode` and `sslrootcert`. With the `tls` feature, `sslmode` has libpq's meanings:
+    /// From a DSN: `postgres://user:password@host:port/dbname?options`, or with libpq's host
+    /// list `postgres://user:password@h1:p1,h2:p2/dbname?…`. Options: `connect_timeout`
+    /// (seconds, per host), `application_name`, `options` (server `-c` settings),
+    /// `target_session_attrs` (see [`TargetSessionAttrs`]), `load_balance_hosts`
+    /// (`disable`, the default: hosts in order; `random`), `pgbouncer` (`true`/`false`, see
+    /// [`Postgres::pgbouncer`]), `sslmode` and `sslrootcert`. With the `tls` feature, `sslmode` has libpq's meanings:
     /// `disable`; `prefer` (the default) and `require` encrypt without checking the
     /// certificate; `verify-ca` checks it against `sslrootcert`; `verify-full` also checks the
     /// host name. Without the feature, `require` and `verify-*` are a NotSupported error.
@@ -88,10 +95,20 @@ impl Postgres {
         let mut ssl = Ssl::Prefer;
         let mut root_cert: Option<std::path::PathBuf> = None;
         let mut pgbouncer = false;
-        config
-            .host(params.host().unwrap_or("localhost"))
-            .port(params.port().unwrap_or(5432))
-            .user(params.user().unwrap_or("postgres"));
+        let mut hosts = Hosts {
+            list: params
+                .hosts()
+                .map(|(host, port)| (host.to_owned(), port.unwrap_or(5432)))
+                .collect(),
+            attrs: TargetSessionAttrs::Any,
+            random: false,
+        };
+        if hosts.list.is_empty() {
+            hosts
+                .list
+                .push(("localhost".to_owned(), params.port().unwrap_or(5432)));
+        }
+        config.user(params.user().unwrap_or("postgres"));
         if let Some(password) = params.password() {
             config.password(password.expose());
         }
@@ -115,6 +132,18 @@ impl Postgres {
                     config.options(value);
                 }
                 "sslmode" => ssl = Ssl::parse(value)?,
+                "target_session_attrs" => hosts.attrs = TargetSessionAttrs::parse(value)?,
+                "load_balance_hosts" => {
+                    hosts.random = match value.as_str() {
+                        "disable" => false,
+                        "random" => true,
+                        other => {
+                            return Err(Error::interface(format!(
+                                "load_balance_hosts={other:?}: expected disable or random"
+                            )))
+                        }
+                    }
+                }
                 "pgbouncer" => {
                     pgbouncer = match value.as_str() {
                         "true" | "1" | "yes" | "on" => true,
@@ -129,7 +158,7 @@ impl Postgres {
                 "sslrootcert" => root_cert = Some(std::path::PathBuf::from(value)),
                 other => {
                     return Err(Error::interface(format!(
-                        "unknown postgres DSN option {other:?}; known: connect_timeout, application_name, options, pgbouncer, sslmode, sslrootcert"
+                        "unknown postgres DSN option {other:?}; known: connect_timeout, application_name, options, target_session_attrs, load_balance_hosts, pgbouncer, sslmode, sslrootcert"
                     )))
                 }
             }
@@ -146,6 +175,7 @@ impl Postgres {
         });
         Ok(Self {
             config,
+            hosts,
             target: params.to_string(),
             settings: Settings {
                 reset: ResetLevel::Rollback,
@@ -242,7 +272,51 @@ impl Postgres {
         &mut self.config
     }
 
-    fn open(&self, config: &postgres::Config) -> Result<PgConnection> {
+    /// Connects to the first host (in the order [`Hosts::order`] gives) whose session is of
+    /// the kind `target_session_attrs` asks for; for one host, exactly that host's outcome.
+    fn open(&self, base: &postgres::Config) -> Result<PgConnection> {
+        let order = self.hosts.order();
+        let mut failures: Vec<String> = Vec::new();
+        let mut last: Option<Error> = None;
+        for &pass in self.hosts.attrs.passes() {
+            for (host, port) in &order {
+                let mut config = base.clone();
+                config.host(host).port(*port);
+                let mut conn = match self.open_one(&config) {
+                    Ok(conn) => conn,
+                    Err(err) if order.len() == 1 => return Err(err),
+                    Err(err) => {
+                        failures.push(format!("{host}:{port}: {}", err.message()));
+                        last = Some(err);
+                        continue;
+                    }
+                };
+                match pass.mismatch(&mut conn) {
+                    Ok(None) => return Ok(conn),
+                    Ok(Some(instead)) => {
+                        failures.push(format!("{host}:{port}: {instead}"));
+                    }
+                    Err(err) => {
+                        failures.push(format!("{host}:{port}: {}", err.message()));
+                        last = Some(err);
+                    }
+                }
+                let _ = dbapi::Connection::close(&mut conn);
+            }
+        }
+        let mut err = Error::operational(format!(
+            "no server of {} gave a session for target_session_attrs={}: {}",
+            self.hosts.describe(),
+            self.hosts.attrs,
+            failures.join("; ")
+        ));
+        if let Some(last) = last {
+            err = err.with_disconnect(last.is_disconnect()).with_source(last);
+        }
+        Err(err)
+    }
+
+    fn open_one(&self, config: &postgres::Config) -> Result<PgConnection> {
         #[cfg(feature = "tls")]
         let connected = match &self.tls {
             Some(tls) => config.connect(tls.clone()),

@@ -26,6 +26,8 @@ pub struct ConnectParams {
     scheme: String,
     host: Option<String>,
     port: Option<u16>,
+    /// The hosts after the first, in a libpq host list (`h1:p1,h2:p2`).
+    more_hosts: Vec<(String, Option<u16>)>,
     user: Option<String>,
     password: Option<Secret>,
     database: Option<String>,
@@ -214,40 +216,17 @@ impl ConnectParams {
             }
             None => authority,
         };
-        if let Some(v6) = hostport.strip_prefix('[') {
-            let (host, after) = v6
-                .split_once(']')
-                .ok_or_else(|| dsn_error("an IPv6 host opened with '[' has no closing ']'"))?;
-            if host.is_empty()
-                || !host
-                    .bytes()
-                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.' || b == b'%')
-            {
-                return Err(dsn_error(format!("invalid IPv6 host [{host}]")));
-            }
-            params.host = Some(host.to_owned());
-            if let Some(port) = after.strip_prefix(':') {
-                params.port = Some(parse_port(port)?);
-            } else if !after.is_empty() {
-                return Err(dsn_error(format!(
-                    "unexpected {after:?} after the IPv6 host; write [addr]:port"
-                )));
-            }
-        } else {
-            let (host, port) = match hostport.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (hostport, None),
-            };
-            if host.contains(':') {
-                return Err(dsn_error(
-                    "an IPv6 host must be written in brackets: [::1]:5432",
-                ));
-            }
-            if !host.is_empty() {
-                params.host = Some(percent_decode(host, "host")?);
-            }
-            if let Some(port) = port {
-                params.port = Some(parse_port(port)?);
+        // libpq's host list: `h1:p1,h2:p2` (the first is `host()`/`port()`).
+        for (i, part) in hostport.split(',').enumerate() {
+            let (host, port) = parse_host_port(part)?;
+            if i == 0 {
+                params.host = host;
+                params.port = port;
+            } else {
+                let host = host.ok_or_else(|| {
+                    dsn_error(format!("an empty host in the host list {hostport:?}"))
+                })?;
+                params.more_hosts.push((host, port));
             }
         }
         if !path.is_empty() {
@@ -331,6 +310,25 @@ impl ConnectParams {
     #[must_use]
     pub fn port(&self) -> Option<u16> {
         self.port
+    }
+    /// Every host of a libpq-style host list (`postgres://h1:5432,h2:5433/db`), in order,
+    /// each with its port if one was written; one entry for a single host, none when the
+    /// DSN names no host.
+    ///
+    /// ```
+    /// use dbapi::ConnectParams;
+    /// let p = ConnectParams::parse("postgres://u@primary:5432,[::1],replica:5433/db")?;
+    /// let hosts: Vec<_> = p.hosts().collect();
+    /// assert_eq!(hosts, [("primary", Some(5432)), ("::1", None), ("replica", Some(5433))]);
+    /// assert_eq!(p.to_string(), "postgres://u@primary:5432,[::1],replica:5433/db");
+    /// # Ok::<(), dbapi::Error>(())
+    /// ```
+    pub fn hosts(&self) -> impl Iterator<Item = (&str, Option<u16>)> {
+        self.host
+            .as_deref()
+            .map(|host| (host, self.port))
+            .into_iter()
+            .chain(self.more_hosts.iter().map(|(h, p)| (h.as_str(), *p)))
     }
     /// The user name.
     #[must_use]
@@ -417,12 +415,16 @@ impl fmt::Display for ConnectParams {
                 f.write_str(":***@")?;
             }
             match self.host.as_deref() {
-                Some(h) if h.contains(':') => write!(f, "[{h}]")?,
-                Some(h) => f.write_str(&percent_encode(h, b""))?,
-                None => {}
+                Some(h) => write_host(f, h, self.port)?,
+                None => {
+                    if let Some(port) = self.port {
+                        write!(f, ":{port}")?;
+                    }
+                }
             }
-            if let Some(port) = self.port {
-                write!(f, ":{port}")?;
+            for (host, port) in &self.more_hosts {
+                f.write_str(",")?;
+                write_host(f, host, *port)?;
             }
             if let Some(db) = &self.database {
                 write!(f, "/{}", percent_encode(db, b""))?;
@@ -442,6 +444,59 @@ impl fmt::Display for ConnectParams {
     }
 }
 
+/// One `host[:port]` of the authority (an IPv6 address in brackets).
+fn parse_host_port(hostport: &str) -> Result<(Option<String>, Option<u16>)> {
+    if let Some(v6) = hostport.strip_prefix('[') {
+        let (host, after) = v6
+            .split_once(']')
+            .ok_or_else(|| dsn_error("an IPv6 host opened with '[' has no closing ']'"))?;
+        if host.is_empty()
+            || !host
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.' || b == b'%')
+        {
+            return Err(dsn_error(format!("invalid IPv6 host [{host}]")));
+        }
+        let port = if let Some(port) = after.strip_prefix(':') {
+            Some(parse_port(port)?)
+        } else if after.is_empty() {
+            None
+        } else {
+            return Err(dsn_error(format!(
+                "unexpected {after:?} after the IPv6 host; write [addr]:port"
+            )));
+        };
+        return Ok((Some(host.to_owned()), port));
+    }
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (hostport, None),
+    };
+    if host.contains(':') {
+        return Err(dsn_error(
+            "an IPv6 host must be written in brackets: [::1]:5432",
+        ));
+    }
+    let host = if host.is_empty() {
+        None
+    } else {
+        Some(percent_decode(host, "host")?)
+    };
+    Ok((host, port.map(parse_port).transpose()?))
+}
+
+fn write_host(f: &mut fmt::Formatter<'_>, host: &str, port: Option<u16>) -> fmt::Result {
+    if host.contains(':') {
+        write!(f, "[{host}]")?;
+    } else {
+        f.write_str(&percent_encode(host, b""))?;
+    }
+    match port {
+        Some(port) => write!(f, ":{port}"),
+        None => Ok(()),
+    }
+}
+
 impl ConnectParams {
     fn port_text(&self) -> Option<String> {
         self.port.map(|p| p.to_string())
@@ -454,6 +509,7 @@ impl fmt::Debug for ConnectParams {
             .field("scheme", &self.scheme)
             .field("host", &self.host)
             .field("port", &self.port)
+            .field("more_hosts", &self.more_hosts)
             .field("user", &self.user)
             .field("password", &self.password)
             .field("database", &self.database)

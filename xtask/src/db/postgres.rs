@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::certs::make_certificates;
-use super::pgbouncer;
 use super::{apt_install, db_root, free_port, is_root, pipe_sql, secret, wait_until};
+use super::{pgbouncer, replica};
 use crate::run::status;
 
 fn pg_dir() -> PathBuf {
@@ -61,7 +61,7 @@ fn pg_bin() -> Result<PathBuf, String> {
 }
 
 /// A command run as the `postgres` user when we are root.
-fn as_pg_user(program: &Path, root: bool) -> Command {
+pub(super) fn as_pg_user(program: &Path, root: bool) -> Command {
     if root {
         let mut cmd = Command::new("runuser");
         // From a folder the postgres user may enter, whatever ours is.
@@ -74,7 +74,7 @@ fn as_pg_user(program: &Path, root: bool) -> Command {
     }
 }
 
-fn wait_ready(bin: &Path, port: u16, log: &Path) -> Result<(), String> {
+pub(super) fn wait_ready(bin: &Path, port: u16, log: &Path) -> Result<(), String> {
     wait_until(&format!("PostgreSQL on port {port}"), log, || {
         Command::new(bin.join("pg_isready"))
             .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
@@ -170,6 +170,9 @@ pub fn up() -> Result<Vec<(&'static str, String)>, String> {
         ("DBPOOL_PG_BIN", bin.display().to_string()),
         ("DBPOOL_PG_SSLROOTCERT", ca.display().to_string()),
         ("DBPOOL_PG_DATA", data.display().to_string()),
+        // What a test that stops the server needs to start it again as it was.
+        ("DBPOOL_PG_OPTIONS", options.clone()),
+        ("DBPOOL_PG_LOG", dir.join("log").display().to_string()),
         ("DBPOOL_PG_DIR", dir.display().to_string()),
         (
             "DBPOOL_PG_RUNAS",
@@ -177,27 +180,57 @@ pub fn up() -> Result<Vec<(&'static str, String)>, String> {
         ),
     ];
     eprintln!("xtask: PostgreSQL ready on 127.0.0.1:{port}");
-    env.extend(pgbouncer::up(&pgbouncer::Upstream {
+    let beside = replica::up(&replica::Primary {
+        bin: &bin,
         dir: &dir,
         port,
+        superuser_password: &superuser_password,
         password: &password,
-        run_as_postgres: root,
-    })?);
-    Ok(env)
+        root,
+    })
+    .and_then(|mut more| {
+        more.extend(pgbouncer::up(&pgbouncer::Upstream {
+            dir: &dir,
+            port,
+            password: &password,
+            run_as_postgres: root,
+        })?);
+        Ok(more)
+    });
+    match beside {
+        Ok(more) => {
+            env.extend(more);
+            Ok(env)
+        }
+        Err(err) => {
+            // Nothing is left running when a part fails to start.
+            let known: Vec<(String, String)> = env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect();
+            down(&|key| known.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()));
+            Err(err)
+        }
+    }
 }
 
 /// Stops PgBouncer and the server (by its data directory) and removes their files.
 pub fn down(get: &dyn Fn(&str) -> Option<String>) {
     pgbouncer::down(get);
-    if let (Some(bin), Some(data)) = (get("DBPOOL_PG_BIN"), get("DBPOOL_PG_DATA")) {
+    if let Some(bin) = get("DBPOOL_PG_BIN") {
         let root = get("DBPOOL_PG_RUNAS").is_some_and(|r| !r.is_empty());
-        let _ = status(
-            as_pg_user(&Path::new(&bin).join("pg_ctl"), root)
-                .arg("-D")
-                .arg(&data)
-                .args(["-m", "immediate", "stop"])
-                .stdout(std::process::Stdio::null()),
-        );
+        for data in [get("DBPOOL_PG_REPLICA_DATA"), get("DBPOOL_PG_DATA")]
+            .into_iter()
+            .flatten()
+        {
+            let _ = status(
+                as_pg_user(&Path::new(&bin).join("pg_ctl"), root)
+                    .arg("-D")
+                    .arg(&data)
+                    .args(["-m", "immediate", "stop"])
+                    .stdout(std::process::Stdio::null()),
+            );
+        }
     }
     if let Some(dir) = get("DBPOOL_PG_DIR") {
         let _ = fs::remove_dir_all(dir);
