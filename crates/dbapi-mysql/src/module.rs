@@ -38,6 +38,9 @@ pub enum RowCount {
 #[derive(Clone)]
 pub struct Mysql {
     opts: OptsBuilder,
+    /// A host list (`mysql://u@h1:3306,h2:3307/db`) is tried in order; empty for one host
+    /// (then `opts` has it).
+    hosts: Vec<(String, u16)>,
     target: String,
     reset: ResetLevel,
     autocommit: bool,
@@ -64,7 +67,9 @@ fn seconds(key: &str, value: &str) -> Result<Duration> {
 }
 
 impl Mysql {
-    /// From a DSN: `mysql://user:password@host:port/dbname?options` (also `mariadb://`).
+    /// From a DSN: `mysql://user:password@host:port/dbname?options` (also `mariadb://`), or
+    /// with a host list, `mysql://user:password@h1:3306,h2:3307/dbname`, whose hosts are tried
+    /// in order (each within the connect timeout) until one accepts the connection.
     /// Options: `connect_timeout` and `read_timeout` (seconds), `unix_socket` (a path; the
     /// host is then ignored), `charset` (`utf8mb4`, the default, or `utf8`), `program_name`
     /// (shown in `performance_schema.session_connect_attrs`), `rowcount` (`found`, the
@@ -107,8 +112,13 @@ impl Mysql {
             .prefer_socket(false)
             .stmt_cache_size(256_usize)
             .additional_capabilities(CapabilityFlags::CLIENT_FOUND_ROWS);
+        let hosts: Vec<(String, u16)> = params
+            .hosts()
+            .map(|(host, port)| (host.to_owned(), port.unwrap_or(3306)))
+            .collect();
         let mut module = Self {
             opts: OptsBuilder::new(),
+            hosts: if hosts.len() > 1 { hosts } else { Vec::new() },
             target: params.to_string(),
             reset: ResetLevel::Rollback,
             autocommit: false,
@@ -249,8 +259,39 @@ impl Mysql {
         &mut self.opts
     }
 
+    /// Connects to the module's host, or to the first of its host list that accepts the
+    /// connection (each within the connect timeout).
     fn open(&self, timeout: Option<Duration>) -> Result<MysqlConnection> {
-        let mut opts = self.opts.clone();
+        if self.hosts.is_empty() {
+            return self.open_at(self.opts.clone(), timeout);
+        }
+        let mut failures = Vec::new();
+        let mut last = None;
+        for (host, port) in &self.hosts {
+            let opts = self
+                .opts
+                .clone()
+                .ip_or_hostname(Some(host.as_str()))
+                .tcp_port(*port);
+            match self.open_at(opts, timeout) {
+                Ok(conn) => return Ok(conn),
+                Err(err) => {
+                    failures.push(format!("{host}:{port}: {}", err.message()));
+                    last = Some(err);
+                }
+            }
+        }
+        let mut err = Error::operational(format!(
+            "no server of the host list accepted the connection: {}",
+            failures.join("; ")
+        ));
+        if let Some(last) = last {
+            err = err.with_disconnect(last.is_disconnect()).with_source(last);
+        }
+        Err(err)
+    }
+
+    fn open_at(&self, mut opts: OptsBuilder, timeout: Option<Duration>) -> Result<MysqlConnection> {
         if !self.autocommit {
             // Also re-run by COM_RESET_CONNECTION, which puts autocommit back on.
             let mut init = opts_init(&opts);

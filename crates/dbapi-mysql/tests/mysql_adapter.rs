@@ -725,3 +725,30 @@ fn tls_modes_encrypt_and_verify() {
     let pg_root = std::env::var("DBPOOL_PG_SSLROOTCERT").expect("DBPOOL_PG_SSLROOTCERT");
     cipher(&format!("{base}?sslmode=verify-ca&sslrootcert={pg_root}")).expect_err("wrong CA");
 }
+
+#[test]
+#[ignore = "needs MariaDB: cargo xtask test"]
+fn a_host_list_is_tried_in_order() {
+    let url = url();
+    let (user, rest) = url.split_once('@').expect("user@host");
+    let (server, tail) = rest.split_at(rest.find('/').expect("/db"));
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let mut conn = Mysql::from_dsn(&format!("{user}@127.0.0.1:{closed},{server}{tail}"))
+        .expect("dsn")
+        .connect()
+        .expect("the second host, past the refusing first");
+    conn.execute("SELECT 1", &params![]).expect("works");
+    let err = Mysql::from_dsn(&format!(
+        "{user}@127.0.0.1:{closed},127.0.0.1:{closed}{tail}"
+    ))
+    .expect("dsn")
+    .connect()
+    .expect_err("no host accepts");
+    let text = err.to_string();
+    assert!(text.contains(&format!("127.0.0.1:{closed}")), "{text}");
+    let password = user.rsplit_once(':').expect("user:password").1;
+    assert!(!text.contains(password), "no password: {text}");
+}
