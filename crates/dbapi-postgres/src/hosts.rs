@@ -150,3 +150,23 @@ impl Hosts {
             .join(",")
     }
 }
+
+/// How far the session's server is behind its primary: zero on a primary, and on a standby
+/// that has replayed everything it received; otherwise the time since the last transaction
+/// it replayed (`pg_last_xact_replay_timestamp()`). A lag probe for `dbpool_core::Router`.
+/// Runs one simple query (nothing prepared, so it works through PgBouncer too).
+///
+/// # Errors
+/// The server's error, or a lost connection.
+pub fn replica_lag(conn: &mut PgConnection) -> Result<std::time::Duration> {
+    let seconds = first_value(
+        conn,
+        "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0 \
+         WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 \
+         ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END",
+    )?;
+    let seconds: f64 = seconds
+        .parse()
+        .map_err(|_| Error::data(format!("replication lag {seconds:?} is not a number")))?;
+    Ok(std::time::Duration::from_secs_f64(seconds.max(0.0)))
+}

@@ -50,6 +50,6 @@ pub use connection::PgConnection;
 pub use cursor::PgCursor;
 pub use dbapi::ResetLevel;
 pub use error_mapping::from_postgres;
-pub use hosts::TargetSessionAttrs;
+pub use hosts::{replica_lag, TargetSessionAttrs};
 pub use module::Postgres;
 pub use postgres;
