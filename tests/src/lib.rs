@@ -21,7 +21,7 @@ pub use backend::Backend;
 pub use mariadb::{my_admin, my_url, MariaDb};
 pub use odbc::{pg_odbc_connection_string, PgOdbc};
 pub use pgbouncer::{Bounced, PgBouncer};
-pub use postgres::{pg_admin, pg_url, Pg};
+pub use postgres::{pg_admin, pg_ctl, pg_url, Pg};
 
 /// How long a test waits for the server to reach a state before failing (never a sleep:
 /// the state is polled).

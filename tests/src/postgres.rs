@@ -36,6 +36,31 @@ pub fn pg_admin() -> PgConnection {
     conn
 }
 
+/// Runs `pg_ctl -D data args…` as the user that owns the server's files (`DBPOOL_PG_BIN`,
+/// `DBPOOL_PG_RUNAS`), output discarded.
+///
+/// # Panics
+/// When `pg_ctl` fails.
+pub fn pg_ctl(data: &str, args: &[&str]) {
+    let pg_ctl = format!("{}/pg_ctl", env("DBPOOL_PG_BIN"));
+    let runas = std::env::var("DBPOOL_PG_RUNAS").unwrap_or_default();
+    let mut cmd = if runas.is_empty() {
+        Command::new(&pg_ctl)
+    } else {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", &runas, "--", &pg_ctl]).current_dir("/");
+        cmd
+    };
+    let status = cmd
+        .args(["-D", data])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("run pg_ctl");
+    assert!(status.success(), "pg_ctl {args:?} failed: {status}");
+}
+
 /// Connections with `application_name` `tag`, counted in `pg_stat_activity` (through any
 /// adapter: the SQL has no parameter markers; tags are the tests' own words).
 pub(crate) fn sessions<C: Connection>(conn: &mut C, tag: &str) -> i64 {
@@ -127,21 +152,7 @@ impl Backend for Pg {
     /// `pg_ctl restart -m fast`, which waits until the server accepts connections again, as
     /// the user that owns its data directory.
     fn restart() {
-        let pg_ctl = format!("{}/pg_ctl", env("DBPOOL_PG_BIN"));
-        let runas = std::env::var("DBPOOL_PG_RUNAS").unwrap_or_default();
-        let mut cmd = if runas.is_empty() {
-            Command::new(&pg_ctl)
-        } else {
-            let mut cmd = Command::new("runuser");
-            cmd.args(["-u", &runas, "--", &pg_ctl]).current_dir("/");
-            cmd
-        };
-        let status = cmd
-            .args(["-D", &env("DBPOOL_PG_DATA"), "-m", "fast", "-w", "restart"])
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("run pg_ctl");
-        assert!(status.success(), "pg_ctl restart failed: {status}");
+        pg_ctl(&env("DBPOOL_PG_DATA"), &["-m", "fast", "-w", "restart"]);
     }
 
     // The `postgres` crate applies `connect_timeout` to the TCP connect only; the startup

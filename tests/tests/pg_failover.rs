@@ -6,14 +6,13 @@
 //! starts the primary again whatever happens.
 
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use dbapi::{params, Connection, Module, Value};
 use dbapi_postgres::{PgConnection, Postgres};
 use dbpool_core::Pool;
-use dbpool_tests::{env, scalar, PATIENCE};
+use dbpool_tests::{env, pg_ctl, scalar, PATIENCE};
 
 /// The failover test stops the primary the others use: the tests of this binary take turns.
 static TURN: Mutex<()> = Mutex::new(());
@@ -155,24 +154,9 @@ fn random_load_balancing_spreads_connects_over_the_hosts() {
     );
 }
 
-/// Runs `pg_ctl` on the primary's data directory as its owner.
-fn pg_ctl(args: &[&str]) {
-    let pg_ctl = format!("{}/pg_ctl", env("DBPOOL_PG_BIN"));
-    let runas = std::env::var("DBPOOL_PG_RUNAS").unwrap_or_default();
-    let mut cmd = if runas.is_empty() {
-        Command::new(&pg_ctl)
-    } else {
-        let mut cmd = Command::new("runuser");
-        cmd.args(["-u", &runas, "--", &pg_ctl]).current_dir("/");
-        cmd
-    };
-    let status = cmd
-        .args(["-D", &env("DBPOOL_PG_DATA")])
-        .args(args)
-        .stdout(Stdio::null())
-        .status()
-        .expect("run pg_ctl");
-    assert!(status.success(), "pg_ctl {args:?} failed: {status}");
+/// Runs `pg_ctl` on the primary's data directory.
+fn primary_ctl(args: &[&str]) {
+    pg_ctl(&env("DBPOOL_PG_DATA"), args);
 }
 
 /// The primary, stopped until this guard starts it again (on drop too, so a failing test
@@ -183,7 +167,7 @@ struct Stopped {
 
 impl Stopped {
     fn primary() -> Self {
-        pg_ctl(&["-m", "fast", "-w", "stop"]);
+        primary_ctl(&["-m", "fast", "-w", "stop"]);
         Self { started: false }
     }
 
@@ -191,7 +175,7 @@ impl Stopped {
         if !self.started {
             self.started = true;
             let (options, log) = (env("DBPOOL_PG_OPTIONS"), env("DBPOOL_PG_LOG"));
-            pg_ctl(&["-o", &options, "-l", &log, "-w", "start"]);
+            primary_ctl(&["-o", &options, "-l", &log, "-w", "start"]);
         }
     }
 }

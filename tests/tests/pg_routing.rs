@@ -6,14 +6,13 @@
 //! One test stops the replica and one pauses its replay: the tests take turns, and guards
 //! put the replica back whatever happens.
 
-use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use dbapi::{params, Connection, Cursor, Module, Value};
 use dbapi_postgres::{replica_lag, PgConnection, Postgres};
 use dbpool_core::{Pool, PooledConnection, Router};
-use dbpool_tests::{env, matrix::unique, PATIENCE};
+use dbpool_tests::{env, matrix::unique, pg_ctl, PATIENCE};
 
 static TURN: Mutex<()> = Mutex::new(());
 
@@ -192,25 +191,9 @@ fn a_replica_behind_the_lag_bound_gets_no_reads_until_it_catches_up() {
     drop_table(&router, &table);
 }
 
-/// Runs `pg_ctl` on the replica's data directory as its owner.
+/// Runs `pg_ctl` on the replica's data directory.
 fn replica_ctl(args: &[&str]) {
-    let pg_ctl = format!("{}/pg_ctl", env("DBPOOL_PG_BIN"));
-    let runas = std::env::var("DBPOOL_PG_RUNAS").unwrap_or_default();
-    let mut cmd = if runas.is_empty() {
-        Command::new(&pg_ctl)
-    } else {
-        let mut cmd = Command::new("runuser");
-        cmd.args(["-u", &runas, "--", &pg_ctl]).current_dir("/");
-        cmd
-    };
-    let status = cmd
-        .args(["-D", &env("DBPOOL_PG_REPLICA_DATA")])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("run pg_ctl");
-    assert!(status.success(), "pg_ctl {args:?} failed: {status}");
+    pg_ctl(&env("DBPOOL_PG_REPLICA_DATA"), args);
 }
 
 /// The replica, stopped until dropped (then started again with the options it ran with).
