@@ -18,6 +18,54 @@ pub struct SqliteCursor<'c> {
     autocommit: bool,
     state: CursorState,
     lastrowid: Option<i64>,
+    /// Whether the next query streams ([`Cursor::set_streaming`]).
+    streaming: bool,
+    /// A streaming query in progress.
+    stream: Option<Stream<'c>>,
+}
+
+/// A query whose rows are read as they are fetched: its statement, stepped one row per
+/// fetch.
+struct Stream<'c> {
+    stmt: rusqlite::CachedStatement<'c>,
+    columns: Arc<[dbapi::Column]>,
+    kinds: Box<[Declared]>,
+    /// The first row, read by `execute` (it tells the expression columns' types).
+    first: Option<Row>,
+    fetched: i64,
+}
+
+impl Stream<'_> {
+    /// The next row: the statement is stepped once. A fresh `Rows` continues from where
+    /// the statement stands (rusqlite resets a statement only when its `Rows` is dropped or
+    /// runs out), so the `Rows` of a row in hand is forgotten, not dropped.
+    fn next(&mut self) -> Result<Option<Row>> {
+        if let Some(first) = self.first.take() {
+            self.fetched += 1;
+            return Ok(Some(first));
+        }
+        let mut rows = self.stmt.raw_query();
+        let step = match rows.next() {
+            Ok(Some(row)) => read_values(row, &self.kinds).map(Some),
+            Ok(None) => Ok(None),
+            Err(err) => Err(from_rusqlite(err)),
+        };
+        match step {
+            Ok(Some(values)) => {
+                // Keeps the statement on this row for the next step (no heap to leak).
+                std::mem::forget(rows);
+                self.fetched += 1;
+                Row::new(Arc::clone(&self.columns), values).map(Some)
+            }
+            // Done, or failed: dropping the `Rows` resets the statement.
+            other => other.map(|_| None),
+        }
+    }
+
+    /// Abandons the query: the statement is reset before it goes back to the cache.
+    fn end(mut self) {
+        drop(self.stmt.raw_query());
+    }
 }
 
 /// Statements that must not be wrapped in an implicit `BEGIN`.
@@ -102,6 +150,15 @@ impl<'c> SqliteCursor<'c> {
             autocommit,
             state: CursorState::new(),
             lastrowid: None,
+            streaming: false,
+            stream: None,
+        }
+    }
+
+    /// Ends a streaming query in progress, if any.
+    fn end_stream(&mut self) {
+        if let Some(stream) = self.stream.take() {
+            stream.end();
         }
     }
 
@@ -123,6 +180,9 @@ impl<'c> SqliteCursor<'c> {
             return Ok(());
         }
         let writes = !stmt.readonly();
+        if self.streaming && !writes {
+            return self.start_stream(sql, stmt);
+        }
         let mut buffered = VecDeque::new();
         let mut rows = stmt.raw_query();
         // The shape is taken after the first step: a statement re-prepared for a schema
@@ -158,13 +218,116 @@ impl<'c> SqliteCursor<'c> {
     }
 }
 
+impl<'c> SqliteCursor<'c> {
+    /// Starts streaming a read-only query: reads its first row (which tells the expression
+    /// columns' types) and keeps the statement for the fetches.
+    fn start_stream(&mut self, sql: &str, mut stmt: rusqlite::CachedStatement<'c>) -> Result<()> {
+        let mut rows = stmt.raw_query();
+        let first = match rows.next().map_err(from_rusqlite)? {
+            Some(row) => {
+                let shape = self.shapes.get(sql, row.as_ref());
+                let values = read_values(row, &shape.kinds)?;
+                shape.fit_first_row(Some(&values));
+                Some((
+                    Row::new(Arc::clone(&shape.columns), values)?,
+                    Arc::clone(&shape.columns),
+                    shape.kinds.clone(),
+                ))
+            }
+            None => None,
+        };
+        let Some((first, columns, kinds)) = first else {
+            drop(rows);
+            let shape = self.shapes.get(sql, &stmt);
+            shape.fit_first_row(None);
+            self.state
+                .set_result(Arc::clone(&shape.columns), VecDeque::new());
+            return Ok(());
+        };
+        // The statement stays on its first row for the next fetch.
+        std::mem::forget(rows);
+        self.state.set_result(Arc::clone(&columns), VecDeque::new());
+        self.state.set_rowcount(-1);
+        self.stream = Some(Stream {
+            stmt,
+            columns,
+            kinds,
+            first: Some(first),
+            fetched: 0,
+        });
+        Ok(())
+    }
+}
+
+impl Drop for SqliteCursor<'_> {
+    fn drop(&mut self) {
+        self.end_stream();
+    }
+}
+
 impl Cursor for SqliteCursor<'_> {
     fn execute(&mut self, sql: &str, params: &Params) -> Result<()> {
+        self.end_stream();
         self.state.begin_execute()?;
         self.run(sql, params)
     }
 
-    dbapi::delegate_cursor_state!(state);
+    fn description(&self) -> Option<&[dbapi::Column]> {
+        self.state.description()
+    }
+
+    fn rowcount(&self) -> i64 {
+        self.state.rowcount()
+    }
+
+    fn fetch_next(&mut self) -> Result<Option<Row>> {
+        let Some(stream) = &mut self.stream else {
+            return self.state.fetch_next();
+        };
+        self.state.check_open()?;
+        match stream.next() {
+            Ok(Some(row)) => Ok(Some(row)),
+            other => {
+                // Exhausted (or failed): the row count is known now.
+                let fetched = stream.fetched;
+                self.stream = None;
+                self.state.set_rowcount(fetched);
+                other
+            }
+        }
+    }
+
+    fn arraysize(&self) -> usize {
+        self.state.arraysize()
+    }
+
+    fn set_arraysize(&mut self, size: usize) {
+        self.state.set_arraysize(size);
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.end_stream();
+        self.state.close();
+        Ok(())
+    }
+
+    fn executemany(&mut self, sql: &str, param_sets: &[Params]) -> Result<()> {
+        let mut total = 0;
+        for params in param_sets {
+            self.execute(sql, params)?;
+            total += self.state.rowcount().max(0);
+        }
+        self.state.set_rowcount(total);
+        Ok(())
+    }
+
+    /// Streams read-only queries (see the trait); statements that write are always run to
+    /// the end by `execute`.
+    fn set_streaming(&mut self, on: bool) -> Result<()> {
+        self.state.check_open()?;
+        self.streaming = on;
+        Ok(())
+    }
 
     fn lastrowid(&self) -> Option<i64> {
         self.lastrowid

@@ -44,6 +44,25 @@ pub trait Cursor {
     /// The driver's error while releasing resources.
     fn close(&mut self) -> Result<()>;
 
+    /// Turns streaming on or off for the next `execute`. With streaming on, `execute` reads
+    /// at most a first batch of rows, and `fetchone`/`fetchmany` pull the rest from the
+    /// server as they are read, so memory holds only the rows in hand, whatever the size of
+    /// the result (psycopg's named cursors, MySQLdb's `SSCursor`); `rowcount` is -1 until the
+    /// result is exhausted. Off by default: a buffered result is faster for small results and
+    /// knows its `rowcount` at once. The default refuses to turn it on (NotSupported).
+    ///
+    /// # Errors
+    /// NotSupported where the driver cannot stream; an Interface error on a closed cursor.
+    fn set_streaming(&mut self, on: bool) -> Result<()> {
+        if on {
+            Err(Error::not_supported(
+                "this driver buffers every result: streaming is not supported",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
     /// DB-API `fetchone()`.
     ///
     /// # Errors
