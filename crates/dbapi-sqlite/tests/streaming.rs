@@ -2,7 +2,7 @@
 //! fetched. Five million rows go through `fetchmany(1000)` with the process's peak memory
 //! under 100 MB (this test binary runs alone in its process, so the peak is its own).
 
-use dbapi::{params, Connection, Cursor, Module, Value};
+use dbapi::{params, Connection, Cursor, Module};
 use dbapi_sqlite::Sqlite;
 
 const ROWS: i64 = 5_000_000;
