@@ -1,21 +1,45 @@
 //! [`PgCursor`]: executes statements with `$n` parameters and buffers their rows.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use dbapi::{Column, Cursor, CursorState, Error, Params, Result, Row, Value};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{Kind, ToSql, Type};
+use postgres::Statement;
 
 use crate::decode::{self, Raw};
 use crate::error_mapping::from_postgres;
 use crate::params::PgParam;
 use crate::PgConnection;
 
-/// A cursor on a [`PgConnection`]. Results are read completely by `execute`.
+/// Rows fetched per round trip by a streaming cursor.
+const STREAM_BATCH: usize = 1000;
+
+/// Names server-side cursors apart.
+static NEXT_STREAM: AtomicU64 = AtomicU64::new(0);
+
+/// A cursor on a [`PgConnection`]. Results are read completely by `execute`, or — with
+/// [`Cursor::set_streaming`] — through a server-side cursor, [`STREAM_BATCH`] rows per
+/// round trip.
 pub struct PgCursor<'c> {
     conn: &'c mut PgConnection,
     state: CursorState,
+    streaming: bool,
+    stream: Option<Stream>,
+}
+
+/// A query streamed through a server-side cursor (`DECLARE … NO SCROLL CURSOR`).
+struct Stream {
+    name: String,
+    fetch: Statement,
+    columns: Arc<[Column]>,
+    batch: VecDeque<Row>,
+    done: bool,
+    fetched: i64,
+    /// Autocommit was on: the stream runs in a transaction of its own, committed at its end.
+    own_transaction: bool,
 }
 
 impl<'c> PgCursor<'c> {
@@ -23,11 +47,123 @@ impl<'c> PgCursor<'c> {
         Self {
             conn,
             state: CursorState::new(),
+            streaming: false,
+            stream: None,
         }
+    }
+
+    /// Closes the server-side cursor of a stream in progress (and commits the transaction
+    /// it opened for itself).
+    fn end_stream(&mut self) -> Result<()> {
+        let Some(stream) = self.stream.take() else {
+            return Ok(());
+        };
+        let Stream {
+            name,
+            fetch,
+            own_transaction,
+            ..
+        } = stream;
+        drop(fetch);
+        let client = self.conn.native_mut()?;
+        let closed = client
+            .batch_execute(&format!("CLOSE {name}"))
+            .map_err(from_postgres);
+        if own_transaction {
+            client.batch_execute("COMMIT").map_err(from_postgres)?;
+        }
+        closed
+    }
+
+    /// Runs a query through a server-side cursor (statements that return no rows run to the
+    /// end as usual).
+    fn run_streaming(&mut self, sql: &str, values: &[Value]) -> Result<()> {
+        let own_transaction = self.conn.outside_transaction();
+        if own_transaction {
+            self.conn
+                .native_mut()?
+                .batch_execute("BEGIN")
+                .map_err(from_postgres)?;
+        }
+        let started = self.declare(sql, values, own_transaction);
+        if started.is_err() && own_transaction {
+            let _ = self.conn.native_mut()?.batch_execute("ROLLBACK");
+        }
+        started
+    }
+
+    fn declare(&mut self, sql: &str, values: &[Value], own_transaction: bool) -> Result<()> {
+        let prepared = self.conn.prepared(sql)?;
+        if prepared.statement.columns().is_empty() {
+            self.run_prepared(sql, values)?;
+            if own_transaction {
+                self.conn
+                    .native_mut()?
+                    .batch_execute("COMMIT")
+                    .map_err(from_postgres)?;
+            }
+            return Ok(());
+        }
+        let text = crate::markers::to_dollar(sql)?;
+        let name = format!("dbpool_stream_{}", NEXT_STREAM.fetch_add(1, Relaxed));
+        let params: Vec<PgParam<'_>> = values.iter().map(PgParam).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let client = self.conn.native_mut()?;
+        client
+            .execute(
+                &format!("DECLARE {name} NO SCROLL CURSOR FOR {text}"),
+                &refs,
+            )
+            .map_err(from_postgres)?;
+        let fetch = client
+            .prepare(&format!("FETCH FORWARD {STREAM_BATCH} FROM {name}"))
+            .map_err(from_postgres)?;
+        self.state
+            .set_result(Arc::clone(&prepared.columns), VecDeque::new());
+        self.state.set_rowcount(-1);
+        self.stream = Some(Stream {
+            name,
+            fetch,
+            columns: prepared.columns,
+            batch: VecDeque::new(),
+            done: false,
+            fetched: 0,
+            own_transaction,
+        });
+        Ok(())
+    }
+
+    /// The next row of the stream in progress, fetching the next batch when needed.
+    fn next_streamed(&mut self) -> Result<Option<Row>> {
+        let Some(stream) = &mut self.stream else {
+            return Ok(None);
+        };
+        if stream.batch.is_empty() && !stream.done {
+            let client = self.conn.native_mut()?;
+            let rows = client.query(&stream.fetch, &[]).map_err(from_postgres)?;
+            stream.done = rows.len() < STREAM_BATCH;
+            for row in &rows {
+                stream
+                    .batch
+                    .push_back(Row::new(Arc::clone(&stream.columns), decode_row(row)?)?);
+            }
+        }
+        if let Some(row) = stream.batch.pop_front() {
+            stream.fetched += 1;
+            return Ok(Some(row));
+        }
+        let fetched = stream.fetched;
+        self.end_stream()?;
+        self.state.set_rowcount(fetched);
+        Ok(None)
     }
 
     fn run(&mut self, sql: &str, values: &[Value]) -> Result<()> {
         self.conn.before_statement(sql)?;
+        if self.streaming && streamable(sql) {
+            return self.run_streaming(sql, values);
+        }
         if self.conn.pgbouncer() && self.conn.outside_transaction() {
             return self.run_unnamed(sql, values);
         }
@@ -166,6 +302,18 @@ fn parameter_count_error(err: Error) -> Error {
     }
 }
 
+/// Whether a statement can go through a server-side cursor (a query).
+fn streamable(sql: &str) -> bool {
+    let sql = sql.trim_start();
+    let end = sql
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(sql.len());
+    let keyword = &sql[..end];
+    ["SELECT", "WITH", "VALUES", "TABLE"]
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(keyword))
+}
+
 /// Whether a statement returns rows (for an empty result of an unnamed statement, whose
 /// description the client does not pass on): queries, and anything with `RETURNING`.
 fn returns_rows(sql: &str) -> bool {
@@ -182,8 +330,15 @@ fn returns_rows(sql: &str) -> bool {
         || sql.to_ascii_uppercase().contains("RETURNING")
 }
 
+impl Drop for PgCursor<'_> {
+    fn drop(&mut self) {
+        let _ = self.end_stream();
+    }
+}
+
 impl Cursor for PgCursor<'_> {
     fn execute(&mut self, sql: &str, params: &Params) -> Result<()> {
+        self.end_stream()?;
         self.state.begin_execute()?;
         match params {
             Params::None => self.run(sql, &[]),
@@ -194,7 +349,55 @@ impl Cursor for PgCursor<'_> {
         }
     }
 
-    dbapi::delegate_cursor_state!(state);
+    fn description(&self) -> Option<&[Column]> {
+        self.state.description()
+    }
+
+    fn rowcount(&self) -> i64 {
+        self.state.rowcount()
+    }
+
+    fn fetch_next(&mut self) -> Result<Option<Row>> {
+        if self.stream.is_none() {
+            return self.state.fetch_next();
+        }
+        self.state.check_open()?;
+        self.next_streamed()
+    }
+
+    fn arraysize(&self) -> usize {
+        self.state.arraysize()
+    }
+
+    fn set_arraysize(&mut self, size: usize) {
+        self.state.set_arraysize(size);
+    }
+
+    fn close(&mut self) -> Result<()> {
+        let ended = self.end_stream();
+        self.state.close();
+        ended
+    }
+
+    fn executemany(&mut self, sql: &str, param_sets: &[Params]) -> Result<()> {
+        let mut total = 0;
+        for params in param_sets {
+            self.execute(sql, params)?;
+            total += self.state.rowcount().max(0);
+        }
+        self.state.set_rowcount(total);
+        Ok(())
+    }
+
+    /// Streams queries (`SELECT`, `WITH`, `VALUES`, `TABLE`) through a server-side cursor
+    /// (`DECLARE … NO SCROLL CURSOR`, then `FETCH FORWARD 1000` as rows are read), inside
+    /// the current transaction — or, with autocommit on, a transaction of its own that ends
+    /// with the stream. Other statements run to the end as usual.
+    fn set_streaming(&mut self, on: bool) -> Result<()> {
+        self.state.check_open()?;
+        self.streaming = on;
+        Ok(())
+    }
 
     /// Calls a function: `SELECT * FROM procname($1, …)`; its result is fetchable.
     fn callproc(&mut self, procname: &str, params: &Params) -> Result<()> {
