@@ -178,6 +178,17 @@ pub fn targets(
             measured: format!("{:.0}%", overhead * 100.0),
         });
     }
+    if let (Some(floor), Some(cursor)) = (
+        find(w3, "floor: rusqlite, no pool"),
+        find(w3, "dbpool + dbapi cursor"),
+    ) {
+        let ratio = cursor.ns / floor.ns;
+        targets.push(Target {
+            text: "W3: dbpool + DB-API cursor at most 1.5× the bare rusqlite query".into(),
+            met: ratio <= 1.5,
+            measured: format!("{ratio:.2}×"),
+        });
+    }
     for (server, w4) in w4 {
         let Some(w4) = w4 else { continue };
         if let (Some(ours), Some(fresh)) = (
@@ -189,6 +200,41 @@ pub fn targets(
                 text: format!("W4 ({server}): pooled SELECT 1 at least 6× faster than a connection per request"),
                 met: ratio >= 6.0,
                 measured: format!("{ratio:.1}×"),
+            });
+        }
+        if let (Some(autocommit), Some(transaction)) = (
+            find_multi(w4, DBPOOL, 1, 1),
+            find_multi(
+                w4,
+                "dbpool (DB-API transactions, rolled back on return)",
+                1,
+                1,
+            ),
+        ) {
+            let ratio = transaction.result.ops_per_sec / autocommit.result.ops_per_sec;
+            targets.push(Target {
+                text: format!(
+                    "W4 ({server}): a DB-API transaction at least 0.6× an autocommit SELECT 1"
+                ),
+                met: ratio >= 0.6,
+                measured: format!("{ratio:.2}×"),
+            });
+        }
+        if let (Some(sync), Some(async_pool)) = (
+            find_multi(w4, DBPOOL, 16, 16),
+            find_multi(w4, "dbpool async (AsyncPool)", 16, 16),
+        ) {
+            let ratio = async_pool.result.ops_per_sec / sync.result.ops_per_sec;
+            targets.push(Target {
+                text: format!("W5 ({server}): AsyncPool at least 0.8× the sync pool at 16 callers"),
+                met: ratio >= 0.8,
+                measured: format!("{ratio:.2}×"),
+            });
+            let tail = async_pool.result.latency.quantile(0.999);
+            targets.push(Target {
+                text: format!("W5 ({server}): AsyncPool p99.9 get time under 5 ms at 16 callers"),
+                met: tail < 5_000_000,
+                measured: format!("{:.1} ms", tail as f64 / 1e6),
             });
         }
     }
