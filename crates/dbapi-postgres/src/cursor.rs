@@ -21,7 +21,7 @@ const STREAM_BATCH: usize = 1000;
 static NEXT_STREAM: AtomicU64 = AtomicU64::new(0);
 
 /// A cursor on a [`PgConnection`]. Results are read completely by `execute`, or — with
-/// [`Cursor::set_streaming`] — through a server-side cursor, [`STREAM_BATCH`] rows per
+/// [`Cursor::set_streaming`] — through a server-side cursor, 1000 rows per
 /// round trip.
 pub struct PgCursor<'c> {
     conn: &'c mut PgConnection,

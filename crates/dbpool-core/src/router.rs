@@ -50,7 +50,14 @@ struct Replica<M: Module> {
     health: Mutex<(ReplicaHealth, Option<Instant>)>,
 }
 
-/// Writes to the primary, reads to the replicas: see the [module docs](self).
+/// Writes to the primary, reads to the replicas.
+///
+/// A replica's health is checked at most once per [`RouterBuilder::check_every`], on the
+/// reading thread, with the connection about to be handed out: getting it must succeed, and
+/// it must answer a ping — or, with a lag probe ([`RouterBuilder::max_lag`]), the probe,
+/// whose lag must be within the bound. An unhealthy replica is passed over until its next
+/// check, so a lost replica costs one failed attempt per interval, not one per read; with
+/// no replica qualifying, reads go to the primary.
 ///
 /// ```
 /// use dbpool_core::{Pool, Router};
