@@ -38,6 +38,7 @@
 
 pub mod checks;
 mod context;
+pub mod streaming;
 
 pub use context::{Capabilities, Context, SqlType};
 

@@ -349,13 +349,7 @@ impl Cursor for PgCursor<'_> {
         }
     }
 
-    fn description(&self) -> Option<&[Column]> {
-        self.state.description()
-    }
-
-    fn rowcount(&self) -> i64 {
-        self.state.rowcount()
-    }
+    dbapi::delegate_cursor_state!(state, without fetch_next and close);
 
     fn fetch_next(&mut self) -> Result<Option<Row>> {
         if self.stream.is_none() {
@@ -365,28 +359,10 @@ impl Cursor for PgCursor<'_> {
         self.next_streamed()
     }
 
-    fn arraysize(&self) -> usize {
-        self.state.arraysize()
-    }
-
-    fn set_arraysize(&mut self, size: usize) {
-        self.state.set_arraysize(size);
-    }
-
     fn close(&mut self) -> Result<()> {
         let ended = self.end_stream();
         self.state.close();
         ended
-    }
-
-    fn executemany(&mut self, sql: &str, param_sets: &[Params]) -> Result<()> {
-        let mut total = 0;
-        for params in param_sets {
-            self.execute(sql, params)?;
-            total += self.state.rowcount().max(0);
-        }
-        self.state.set_rowcount(total);
-        Ok(())
     }
 
     /// Streams queries (`SELECT`, `WITH`, `VALUES`, `TABLE`) through a server-side cursor

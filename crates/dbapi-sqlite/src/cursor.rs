@@ -272,13 +272,7 @@ impl Cursor for SqliteCursor<'_> {
         self.run(sql, params)
     }
 
-    fn description(&self) -> Option<&[dbapi::Column]> {
-        self.state.description()
-    }
-
-    fn rowcount(&self) -> i64 {
-        self.state.rowcount()
-    }
+    dbapi::delegate_cursor_state!(state, without fetch_next and close);
 
     fn fetch_next(&mut self) -> Result<Option<Row>> {
         let Some(stream) = &mut self.stream else {
@@ -297,27 +291,9 @@ impl Cursor for SqliteCursor<'_> {
         }
     }
 
-    fn arraysize(&self) -> usize {
-        self.state.arraysize()
-    }
-
-    fn set_arraysize(&mut self, size: usize) {
-        self.state.set_arraysize(size);
-    }
-
     fn close(&mut self) -> Result<()> {
         self.end_stream();
         self.state.close();
-        Ok(())
-    }
-
-    fn executemany(&mut self, sql: &str, param_sets: &[Params]) -> Result<()> {
-        let mut total = 0;
-        for params in param_sets {
-            self.execute(sql, params)?;
-            total += self.state.rowcount().max(0);
-        }
-        self.state.set_rowcount(total);
         Ok(())
     }
 

@@ -172,27 +172,33 @@ impl CursorState {
 /// assert_eq!(cursor.rowcount(), 0);
 /// # Ok::<(), dbapi::Error>(())
 /// ```
+///
+/// A cursor that streams writes `fetch_next` and `close` itself and delegates the rest with
+/// `delegate_cursor_state!(state, without fetch_next and close)`.
 #[macro_export]
 macro_rules! delegate_cursor_state {
     ($field:ident) => {
+        fn fetch_next(&mut self) -> $crate::Result<::std::option::Option<$crate::Row>> {
+            self.$field.fetch_next()
+        }
+        fn close(&mut self) -> $crate::Result<()> {
+            self.$field.close();
+            ::std::result::Result::Ok(())
+        }
+        $crate::delegate_cursor_state!($field, without fetch_next and close);
+    };
+    ($field:ident, without fetch_next and close) => {
         fn description(&self) -> ::std::option::Option<&[$crate::Column]> {
             self.$field.description()
         }
         fn rowcount(&self) -> i64 {
             self.$field.rowcount()
         }
-        fn fetch_next(&mut self) -> $crate::Result<::std::option::Option<$crate::Row>> {
-            self.$field.fetch_next()
-        }
         fn arraysize(&self) -> usize {
             self.$field.arraysize()
         }
         fn set_arraysize(&mut self, size: usize) {
             self.$field.set_arraysize(size);
-        }
-        fn close(&mut self) -> $crate::Result<()> {
-            self.$field.close();
-            ::std::result::Result::Ok(())
         }
         fn executemany(&mut self, sql: &str, param_sets: &[$crate::Params]) -> $crate::Result<()> {
             let mut total = 0;
