@@ -124,15 +124,19 @@ impl<M: Module> Router<M> {
     }
 
     /// A connection for reads: from a healthy replica within the lag bound, spread as
-    /// [`RouterBuilder::balance`] says; from the primary when no replica qualifies.
+    /// [`RouterBuilder::balance`] says — one with a connection free now first, else waiting
+    /// on the first healthy one — and from the primary when no replica qualifies.
     ///
     /// # Errors
     /// As [`Pool::get`] on the primary's pool, when it is the fallback.
     #[track_caller]
     pub fn read(&self) -> Result<PooledConnection<M>, PoolError> {
-        for index in self.order() {
-            if let Some(conn) = self.try_replica(&self.replicas[index]) {
-                return Ok(conn);
+        let order = self.order();
+        for wait in [false, true] {
+            for &index in &order {
+                if let Some(conn) = self.try_replica(&self.replicas[index], wait) {
+                    return Ok(conn);
+                }
             }
         }
         self.primary.get()
@@ -175,8 +179,9 @@ impl<M: Module> Router<M> {
     }
 
     /// A connection from `replica` if it is healthy (checking it when its last check is
-    /// older than `check_every`).
-    fn try_replica(&self, replica: &Replica<M>) -> Option<PooledConnection<M>> {
+    /// older than `check_every`); without `wait`, only one that is free now (a busy
+    /// replica is not unhealthy).
+    fn try_replica(&self, replica: &Replica<M>, wait: bool) -> Option<PooledConnection<M>> {
         let due = {
             let health = replica.health.lock();
             let due = health.1.is_none_or(|at| at.elapsed() >= self.check_every);
@@ -185,7 +190,16 @@ impl<M: Module> Router<M> {
             }
             due
         };
-        let outcome = replica.pool.get().map_err(|err| err.to_string());
+        let outcome = if wait {
+            replica.pool.get().map(Some)
+        } else {
+            replica.pool.try_get()
+        };
+        let outcome = match outcome {
+            Ok(None) => return None,
+            Ok(Some(conn)) => Ok(conn),
+            Err(err) => Err(err.to_string()),
+        };
         if !due {
             return outcome.ok();
         }
