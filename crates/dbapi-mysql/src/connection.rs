@@ -47,15 +47,6 @@ impl fmt::Debug for MysqlConnection {
     }
 }
 
-/// The first keyword of a statement, upper-cased, without allocating.
-fn first_keyword(sql: &str) -> &str {
-    let sql = sql.trim_start();
-    let end = sql
-        .find(|c: char| !c.is_ascii_alphabetic())
-        .unwrap_or(sql.len());
-    &sql[..end]
-}
-
 impl MysqlConnection {
     pub(crate) fn new(conn: Conn, reset: ResetLevel, autocommit: bool, plain: bool) -> Self {
         Self {
@@ -113,7 +104,7 @@ impl MysqlConnection {
         if self.broken {
             return Err(Error::dead_before_send());
         }
-        let keyword = first_keyword(sql);
+        let keyword = dbapi::first_keyword(sql);
         let is = |word: &str| keyword.eq_ignore_ascii_case(word);
         if is("COMMIT") || is("ROLLBACK") {
             // `ROLLBACK TO SAVEPOINT` keeps the transaction: stay conservative.

@@ -62,20 +62,6 @@ impl fmt::Debug for PgConnection {
     }
 }
 
-/// The first keyword of a statement (letters only, as written).
-fn first_keyword(sql: &str) -> &str {
-    let sql = sql.trim_start();
-    let end = sql
-        .find(|c: char| !c.is_ascii_alphabetic())
-        .unwrap_or(sql.len());
-    &sql[..end]
-}
-
-/// Whether `keyword` is one of `candidates`, ignoring ASCII case.
-fn is_one_of(keyword: &str, candidates: &[&str]) -> bool {
-    candidates.iter().any(|c| c.eq_ignore_ascii_case(keyword))
-}
-
 /// A prepared statement with its result columns, both built once per connection.
 #[derive(Clone)]
 pub(crate) struct Prepared {
@@ -125,13 +111,12 @@ impl PgConnection {
             return Err(Error::dead_before_send());
         }
         self.last_used = Instant::now();
-        let keyword = first_keyword(sql);
-        if keyword.eq_ignore_ascii_case("LISTEN") {
+        if dbapi::starts_with_keyword(sql, &["LISTEN"]) {
             self.listening = true;
-        } else if is_one_of(keyword, &["BEGIN", "START"]) {
+        } else if dbapi::starts_with_keyword(sql, &["BEGIN", "START"]) {
             self.in_transaction = true;
             return Ok(());
-        } else if is_one_of(keyword, &["COMMIT", "END", "ROLLBACK", "ABORT"]) {
+        } else if dbapi::starts_with_keyword(sql, &["COMMIT", "END", "ROLLBACK", "ABORT"]) {
             self.in_transaction = false;
             return Ok(());
         }

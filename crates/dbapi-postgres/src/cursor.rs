@@ -304,30 +304,18 @@ fn parameter_count_error(err: Error) -> Error {
 
 /// Whether a statement can go through a server-side cursor (a query).
 fn streamable(sql: &str) -> bool {
-    let sql = sql.trim_start();
-    let end = sql
-        .find(|c: char| !c.is_ascii_alphabetic())
-        .unwrap_or(sql.len());
-    let keyword = &sql[..end];
-    ["SELECT", "WITH", "VALUES", "TABLE"]
-        .iter()
-        .any(|k| k.eq_ignore_ascii_case(keyword))
+    dbapi::starts_with_keyword(sql, &["SELECT", "WITH", "VALUES", "TABLE"])
 }
 
 /// Whether a statement returns rows (for an empty result of an unnamed statement, whose
 /// description the client does not pass on): queries, and anything with `RETURNING`.
 fn returns_rows(sql: &str) -> bool {
-    let sql = sql.trim_start();
-    let end = sql
-        .find(|c: char| !c.is_ascii_alphabetic())
-        .unwrap_or(sql.len());
-    let keyword = &sql[..end];
-    [
-        "SELECT", "WITH", "VALUES", "TABLE", "SHOW", "FETCH", "EXPLAIN",
-    ]
-    .iter()
-    .any(|k| k.eq_ignore_ascii_case(keyword))
-        || sql.to_ascii_uppercase().contains("RETURNING")
+    dbapi::starts_with_keyword(
+        sql,
+        &[
+            "SELECT", "WITH", "VALUES", "TABLE", "SHOW", "FETCH", "EXPLAIN",
+        ],
+    ) || sql.to_ascii_uppercase().contains("RETURNING")
 }
 
 impl Drop for PgCursor<'_> {

@@ -2,7 +2,7 @@
 //! in batches, inside the caller's transaction or one of their own under autocommit, and
 //! through PgBouncer.
 
-use dbapi::{params, Connection, Cursor, Module, Row, Value};
+use dbapi::{params, Connection, Cursor, Module, Row};
 use dbapi_postgres::{PgConnection, Postgres};
 
 const SERIES: &str = "SELECT x FROM generate_series(1::int8, $1) AS x";
@@ -23,6 +23,20 @@ fn connect(url: &str, autocommit: bool) -> PgConnection {
 
 fn ints(rows: &[Row]) -> Vec<i64> {
     rows.iter().map(|r| r.get::<i64>(0).expect("int")).collect()
+}
+
+/// The adapter's server-side cursors still open in the session.
+fn server_cursors_left(cur: &mut impl Cursor) -> i64 {
+    cur.execute(
+        "SELECT count(*) FROM pg_cursors WHERE name LIKE 'dbpool_stream%'",
+        &params![],
+    )
+    .expect("cursors left");
+    cur.fetchone()
+        .expect("fetch")
+        .expect("row")
+        .get::<i64>(0)
+        .expect("a count")
 }
 
 /// Streams `SERIES` up to `n` on `conn` and returns every row, checking the description.
@@ -56,15 +70,7 @@ fn under_autocommit_a_stream_has_a_transaction_of_its_own() {
     let mut conn = connect(&env("DBPOOL_PG_URL"), true);
     assert_eq!(stream_all(&mut conn, 1200).len(), 1200);
     let mut cur = conn.cursor().expect("cursor");
-    cur.execute(
-        "SELECT count(*) FROM pg_cursors WHERE name LIKE 'dbpool_stream%'",
-        &params![],
-    )
-    .expect("cursors left");
-    assert_eq!(
-        cur.fetchone().expect("fetch").expect("row")[0],
-        Value::Int(0)
-    );
+    assert_eq!(server_cursors_left(&mut cur), 0);
     let err = cur
         .execute("SAVEPOINT probe", &params![])
         .expect_err("no transaction block is open");
@@ -84,15 +90,7 @@ fn a_new_execute_mid_stream_closes_the_server_cursor() {
     cur.execute(SERIES, &params![5000_i64]).expect("query");
     assert_eq!(ints(&cur.fetchmany(Some(3)).expect("fetch")), [1, 2, 3]);
     cur.set_streaming(false).expect("buffered again");
-    cur.execute(
-        "SELECT count(*) FROM pg_cursors WHERE name LIKE 'dbpool_stream%'",
-        &params![],
-    )
-    .expect("cursors left");
-    assert_eq!(
-        cur.fetchone().expect("fetch").expect("row")[0],
-        Value::Int(0)
-    );
+    assert_eq!(server_cursors_left(&mut cur), 0);
     drop(cur);
     conn.rollback().expect("rollback");
 }

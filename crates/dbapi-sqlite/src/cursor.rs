@@ -82,12 +82,7 @@ fn controls_transactions(sql: &str) -> bool {
         "ATTACH",
         "DETACH",
     ];
-    let sql = sql.trim_start();
-    let end = sql
-        .find(|c: char| !c.is_ascii_alphabetic())
-        .unwrap_or(sql.len());
-    let keyword = &sql[..end];
-    KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(keyword))
+    dbapi::starts_with_keyword(sql, &KEYWORDS)
 }
 
 /// One row's values, read as their columns declare.
