@@ -24,6 +24,8 @@ use crate::{from_odbc, OdbcConnection};
 /// ```
 #[derive(Clone)]
 pub struct Odbc {
+    /// The connection string followed by a NUL that is not part of it: see
+    /// [`Odbc::connection_text`].
     connection_string: Secret,
     target: String,
     autocommit: bool,
@@ -87,7 +89,7 @@ impl Odbc {
     pub fn connection_string(text: &str) -> Result<Self> {
         let attributes = connection_string::parse(text)?;
         Ok(Self {
-            connection_string: Secret::new(text.to_owned()),
+            connection_string: Secret::new(format!("{text}\0")),
             target: format!("odbc:{}", redacted(&attributes)),
             autocommit: false,
             login_timeout: None,
@@ -127,6 +129,17 @@ impl Odbc {
         self
     }
 
+    /// The connection string as the driver is given it: an explicit length, and — kept in
+    /// memory just past that length — a NUL. ODBC passes strings with their length, but
+    /// MariaDB Connector/ODBC 3.1 reads a connection string on to a terminating NUL
+    /// (`strlen`/`strncpy` in its `SQLDriverConnect`); without one it parsed whatever the
+    /// allocator had put after the string, and under concurrent connects that corrupted
+    /// the heap (glibc `malloc assertion failure` aborts, seen in the conformance suite).
+    fn connection_text(&self) -> &str {
+        let text = self.connection_string.expose();
+        text.strip_suffix('\0').unwrap_or(text)
+    }
+
     fn open(&self, login_timeout: Option<u32>) -> Result<OdbcConnection> {
         let environment = odbc_api::environment().map_err(from_odbc)?;
         let options = ConnectionOptions {
@@ -134,7 +147,7 @@ impl Odbc {
             ..ConnectionOptions::default()
         };
         let conn = environment
-            .connect_with_connection_string(self.connection_string.expose(), options)
+            .connect_with_connection_string(self.connection_text(), options)
             .map_err(|e| {
                 let err = from_odbc(e);
                 Error::new(
@@ -182,5 +195,20 @@ impl Module for Odbc {
 
     fn target(&self) -> String {
         self.target.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Odbc;
+
+    #[test]
+    fn the_driver_finds_a_nul_just_past_the_connection_string() {
+        let odbc = Odbc::connection_string("Driver={MariaDB};Server=db;PWD=x").expect("parses");
+        let text = odbc.connection_text();
+        assert_eq!(text, "Driver={MariaDB};Server=db;PWD=x");
+        let stored = odbc.connection_string.expose();
+        assert_eq!(stored.as_bytes().get(text.len()), Some(&0));
+        assert_eq!(stored.as_ptr(), text.as_ptr());
     }
 }
