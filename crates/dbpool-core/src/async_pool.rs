@@ -291,8 +291,9 @@ impl<M: Module> Drop for AsyncGet<M> {
 }
 
 /// A pooled connection for async code. Every driver call runs on the pool's thread pool
-/// while the task yields; dropping it returns the connection (its cleanup runs on the thread
-/// pool too).
+/// while the task yields. Dropping it returns the connection: at once when that needs no
+/// driver call (nothing ran since checkout, or the driver reports no open transaction), on
+/// the thread pool when the cleanup has work to do or the connection is to be closed.
 #[must_use = "dropping the connection returns it to the pool at once"]
 pub struct AsyncConnection<M: Module> {
     guard: Option<PooledConnection<M>>,
@@ -422,8 +423,11 @@ impl<M: Module> AsyncConnection<M> {
 impl<M: Module> Drop for AsyncConnection<M> {
     fn drop(&mut self) {
         if let Some(guard) = self.guard.take() {
-            // Returning runs the cleanup (a rollback round trip): not on the executor.
-            self.tpool.execute(Box::new(move || drop(guard)));
+            // A clean connection goes straight back (no thread hop, so the next get finds
+            // it); cleanup (a rollback round trip) or a close runs on the thread pool.
+            if let Some(rest) = guard.give_back_without_driver() {
+                self.tpool.execute(rest);
+            }
         }
     }
 }
@@ -469,8 +473,11 @@ impl<M: Module, R> Drop for Run<'_, M, R> {
     fn drop(&mut self) {
         if let Some(mut rx) = self.rx.take() {
             if let Some(Ok((guard, _))) = rx.close() {
-                // Finished but never collected: return the connection off the executor.
-                self.conn.tpool.execute(Box::new(move || drop(guard)));
+                // Finished but never collected: return the connection, blocking work off
+                // the executor.
+                if let Some(rest) = guard.give_back_without_driver() {
+                    self.conn.tpool.execute(rest);
+                }
             }
         }
     }

@@ -35,11 +35,24 @@ impl<C> Cleanup<C> {
 impl<C: Connection> Cleanup<C> {
     /// Runs the cleanup; `touched` says whether the connection was used since checkout.
     pub(crate) fn run(&self, conn: &mut C, touched: bool) -> Result<()> {
+        if !self.calls_driver(conn, touched) {
+            return Ok(());
+        }
         match self {
-            Self::Rollback if touched && conn.in_transaction() != Some(false) => conn.rollback(),
-            Self::Reset if touched => conn.reset_session(),
+            Self::Rollback => conn.rollback(),
+            Self::Reset => conn.reset_session(),
             Self::Custom(f) => f(conn),
-            Self::Rollback | Self::Reset | Self::None => Ok(()),
+            Self::None => Ok(()),
+        }
+    }
+
+    /// Whether [`Cleanup::run`] would call the driver (a custom cleanup always may).
+    pub(crate) fn calls_driver(&self, conn: &C, touched: bool) -> bool {
+        match self {
+            Self::Rollback => touched && conn.in_transaction() != Some(false),
+            Self::Reset => touched,
+            Self::Custom(_) => true,
+            Self::None => false,
         }
     }
 }

@@ -83,6 +83,34 @@ impl<M: Module> PooledConnection<M> {
         }
     }
 
+    /// Returns the connection now if that needs no driver call (nothing to clean up, not
+    /// broken, not used up); otherwise gives back the rest of the work — the whole return,
+    /// or closing a connection the pool would not keep — for a thread that may block.
+    pub(crate) fn give_back_without_driver(mut self) -> Option<Box<dyn FnOnce() + Send>>
+    where
+        M: 'static,
+    {
+        let calls_driver = self.live.as_ref().is_some_and(|live| {
+            self.pool.release_calls_driver(
+                live,
+                self.cleanup.as_ref(),
+                self.broken.get(),
+                self.touched.get(),
+                self.uses.get(),
+            )
+        });
+        if calls_driver {
+            return Some(Box::new(move || drop(self)));
+        }
+        if let Some(id) = self.checkout.take() {
+            self.pool.end_checkout(id);
+        }
+        let live = self.live.take()?;
+        let (live, reason) = self.pool.release_without_driver(live, self.uses.get())?;
+        let pool = self.pool.clone();
+        Some(Box::new(move || pool.discard_live(live, reason)))
+    }
+
     /// Returns the connection to its pool now (the DB-API spelling of dropping it).
     pub fn close(self) {
         drop(self);

@@ -298,3 +298,69 @@ fn many_tasks_share_a_small_pool_under_tokio_multi_thread() {
         "never more than max_size opened"
     );
 }
+
+#[test]
+fn a_clean_connection_is_back_on_drop_and_a_dirty_one_is_rolled_back_off_the_executor() {
+    let module = Counted::new(Sqlite::memory());
+    let counts = Arc::clone(&module.counts);
+    let pool = AsyncPool::new(Pool::builder(module).max_size(1).build().expect("pool"));
+    futures::executor::block_on(async {
+        let mut conn = pool.get().await.expect("get");
+        conn.query("SELECT 1", params![]).await.expect("select");
+        drop(conn);
+        // No transaction was open: returned by the drop itself, no rollback, no thread hop.
+        assert_eq!(pool.pool().stats().idle, 1);
+        assert_eq!(counts.rollbacks(), 0);
+
+        let mut conn = pool.get().await.expect("get again");
+        conn.execute("CREATE TABLE t (x INTEGER)", params![])
+            .await
+            .expect("create");
+        conn.execute("INSERT INTO t VALUES (1)", params![])
+            .await
+            .expect("insert");
+        drop(conn);
+        // The rollback is a round trip: it runs on the thread pool, and the connection comes
+        // back once it is done (the pool holds one connection).
+        let mut again = pool.get().await.expect("get after the rollback");
+        assert_eq!(counts.rollbacks(), 1);
+        assert_eq!(
+            again.run(|c| c.in_transaction()).await.expect("run"),
+            Some(false)
+        );
+    });
+    assert_eq!(pool.pool().stats().created, 1);
+
+    // Where the cleanup runs: a custom one always calls the driver, so always off the executor.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let pool = AsyncPool::new(
+        Pool::builder(Sqlite::memory())
+            .cleanup(Cleanup::custom(
+                move |c: &mut dbapi_sqlite::SqliteConnection| {
+                    let name = std::thread::current().name().map(str::to_owned);
+                    tx.lock().expect("lock").send(name).expect("send");
+                    c.rollback()
+                },
+            ))
+            .build()
+            .expect("pool"),
+    );
+    std::thread::Builder::new()
+        .name("the-executor".to_owned())
+        .spawn(move || {
+            futures::executor::block_on(async {
+                let mut conn = pool.get().await.expect("get");
+                conn.execute("CREATE TABLE t (x INTEGER)", params![])
+                    .await
+                    .expect("create");
+            });
+        })
+        .expect("spawn")
+        .join()
+        .expect("executor thread");
+    assert_eq!(
+        rx.recv().expect("the cleanup ran").as_deref(),
+        Some("dbpool-tpool")
+    );
+}

@@ -25,15 +25,54 @@ impl<M: Module> Pool<M> {
             return self.discard_live(live, CloseReason::CleanupFailed);
         }
         live.uses = live.uses.saturating_add(uses);
-        if self
-            .shared
-            .config
-            .max_usage
-            .is_some_and(|max| live.uses >= max)
-        {
+        if self.used_up(&live) {
             return self.discard_live(live, CloseReason::MaxUsage);
         }
         self.check_in(live);
+    }
+
+    /// Whether returning `live` would call its driver: it is broken (closed), its cleanup
+    /// has work to do, or it reached `max_usage` (closed). The async front-end returns a
+    /// connection on its thread pool then, and at once otherwise.
+    pub(crate) fn release_calls_driver(
+        &self,
+        live: &Live<M::Connection>,
+        cleanup: Option<&Cleanup<M::Connection>>,
+        broken: bool,
+        touched: bool,
+        uses: u64,
+    ) -> bool {
+        let cleanup = cleanup.unwrap_or(&self.shared.config.cleanup);
+        broken
+            || live.raw.is_broken()
+            || cleanup.calls_driver(&live.raw, touched)
+            || self
+                .shared
+                .config
+                .max_usage
+                .is_some_and(|max| live.uses.saturating_add(uses) >= max)
+    }
+
+    fn used_up(&self, live: &Live<M::Connection>) -> bool {
+        self.shared
+            .config
+            .max_usage
+            .is_some_and(|max| live.uses >= max)
+    }
+
+    /// Returns a connection whose [`Pool::release_calls_driver`] is false without calling
+    /// its driver: hand-off or idle as [`Pool::check_in`], and a connection the pool will
+    /// not keep (expired, pool cleared…) is given back with the reason to close it, for
+    /// the caller to close where blocking is allowed.
+    pub(crate) fn release_without_driver(
+        &self,
+        mut live: Live<M::Connection>,
+        uses: u64,
+    ) -> Option<(Live<M::Connection>, CloseReason)> {
+        live.uses = live.uses.saturating_add(uses);
+        let mut refused = None;
+        self.check_in_or(live, None, |live, reason| refused = Some((live, reason)));
+        refused
     }
 
     /// Puts a clean connection back: to the oldest waiter, else onto the idle stack.
@@ -44,29 +83,39 @@ impl<M: Module> Pool<M> {
 
     /// As [`Pool::check_in`], for a connection that was idle since `idle_since` and stays
     /// so (back from a keepalive ping: `max_idle` still counts from then).
-    pub(super) fn check_in_idle_since(
+    pub(super) fn check_in_idle_since(&self, live: Live<M::Connection>, idle_since: Option<u64>) {
+        self.check_in_or(live, idle_since, |live, reason| {
+            self.discard_live(live, reason);
+        });
+    }
+
+    /// Hand-off or idle; a connection the pool does not keep goes to `refuse` with the
+    /// reason to close it.
+    #[inline]
+    fn check_in_or(
         &self,
         mut live: Live<M::Connection>,
         idle_since: Option<u64>,
+        refuse: impl FnOnce(Live<M::Connection>, CloseReason),
     ) {
         let config = &self.shared.config;
         let times = &self.shared.times;
         if times.max_idle == Some(0) {
-            return self.discard_live(live, CloseReason::Idle);
+            return refuse(live, CloseReason::Idle);
         }
         let now = self.now();
         if live.expires.is_some_and(|expires| now >= expires) {
-            return self.discard_live(live, CloseReason::Age);
+            return refuse(live, CloseReason::Age);
         }
         let mut state = self.shared.state.lock();
         if state.closed {
             drop(state);
-            return self.discard_live(live, CloseReason::Cleared);
+            return refuse(live, CloseReason::Cleared);
         }
         if live.generation < state.generation {
             // Opened before an eviction: closed now that it is back.
             drop(state);
-            return self.discard_live(live, CloseReason::Evicted);
+            return refuse(live, CloseReason::Evicted);
         }
         if live.validated < state.suspect_before {
             live.validated = 0;
@@ -86,7 +135,7 @@ impl<M: Module> Pool<M> {
         }
         if config.max_cached.is_some_and(|max| state.idle.len() >= max) {
             drop(state);
-            return self.discard_live(live, CloseReason::OverCached);
+            return refuse(live, CloseReason::OverCached);
         }
         let since = idle_since.unwrap_or(now);
         let expiry = self.expiry(&live, since);
