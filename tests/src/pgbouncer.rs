@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use dbapi::{params, Connection, Error, ErrorKind, Module, ParamStyle, ThreadSafety};
-use dbapi_postgres::{postgres, PgConnection, Postgres};
+use dbapi_postgres::{PgConnection, Postgres};
 use once_cell::sync::Lazy;
 
 use crate::{env, scalar, Backend};

@@ -1,4 +1,4 @@
-//! [`PgConnection`]: DB-API transactions and session reset over a `postgres::Client`.
+//! [`PgConnection`]: DB-API transactions and session reset over a [`Session`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -7,13 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dbapi::{Column, Connection, Error, ResetLevel, Result};
-use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, Statement};
+use tokio_postgres::Statement;
 
 use crate::decode;
-use crate::error_mapping::from_postgres;
 use crate::module::Settings;
-use crate::PgCursor;
+use crate::{PgCursor, Session};
 
 const CLEAN_SQL: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
                          SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES;";
@@ -24,11 +22,12 @@ const STATEMENT_CACHE: usize = 256;
 /// An open PostgreSQL connection.
 ///
 /// Transactions follow the DB-API (and psycopg2): with autocommit off (the default) the
-/// first statement opens a transaction (`BEGIN`), which lasts until `commit()` or
-/// `rollback()`. Statements are prepared once per connection and cached — except behind a
+/// first statement opens a transaction (`BEGIN`, sent with that statement in one round
+/// trip), which lasts until `commit()` or `rollback()`; a transaction that sent nothing ends
+/// without a round trip. Statements are prepared once per connection and cached — except behind a
 /// transaction pooler ([`crate::Postgres::pgbouncer`]), where nothing outlives a transaction.
 pub struct PgConnection {
-    client: Option<Client>,
+    session: Option<Session>,
     statements: HashMap<String, Prepared>,
     /// Behind a transaction pooler (PgBouncer): no statement is kept across transactions.
     pooled: bool,
@@ -36,6 +35,9 @@ pub struct PgConnection {
     /// module's later connections start in that mode.
     pooler_seen: Arc<AtomicBool>,
     in_transaction: bool,
+    /// The transaction is open for the DB-API but its `BEGIN` is not sent yet: it goes out
+    /// with the next request.
+    begin_pending: bool,
     autocommit: bool,
     default_autocommit: bool,
     reset: ResetLevel,
@@ -53,7 +55,7 @@ pub struct PgConnection {
 impl fmt::Debug for PgConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PgConnection")
-            .field("open", &self.client.is_some())
+            .field("open", &self.session.is_some())
             .field("in_transaction", &self.in_transaction)
             .field("autocommit", &self.autocommit)
             .field("cached_statements", &self.statements.len())
@@ -70,13 +72,14 @@ pub(crate) struct Prepared {
 }
 
 impl PgConnection {
-    pub(crate) fn new(client: Client, settings: &Settings, pooler_seen: Arc<AtomicBool>) -> Self {
+    pub(crate) fn new(session: Session, settings: &Settings, pooler_seen: Arc<AtomicBool>) -> Self {
         Self {
-            client: Some(client),
+            session: Some(session),
             statements: HashMap::new(),
             pooled: settings.pgbouncer || pooler_seen.load(Relaxed),
             pooler_seen,
             in_transaction: false,
+            begin_pending: false,
             autocommit: settings.autocommit,
             default_autocommit: settings.autocommit,
             reset: settings.reset,
@@ -87,14 +90,35 @@ impl PgConnection {
         }
     }
 
-    /// The `postgres::Client`, for driver-specific calls (`COPY`, notifications, ...).
+    /// The [`Session`] (a `tokio_postgres::Client` and its I/O), for driver-specific calls
+    /// (`COPY`, notifications, ...). A `BEGIN` the DB-API transaction has not sent yet is
+    /// sent first, so what runs here runs inside it.
     ///
     /// # Errors
-    /// An Interface error after `close()`.
-    pub fn native_mut(&mut self) -> Result<&mut Client> {
-        self.client
+    /// An Interface error after `close()`; the server's error if the pending `BEGIN` fails.
+    pub fn native_mut(&mut self) -> Result<&mut Session> {
+        if self.begin_pending {
+            let begin = self.take_begin();
+            self.session_mut()?.batch(begin, "")?;
+        }
+        self.session_mut()
+    }
+
+    /// The session, as is (a pending `BEGIN` stays pending).
+    pub(crate) fn session_mut(&mut self) -> Result<&mut Session> {
+        self.session
             .as_mut()
             .ok_or_else(|| Error::closed("connection"))
+    }
+
+    /// Has a `BEGIN` go out with the next request (a streaming cursor's own transaction).
+    pub(crate) fn defer_begin(&mut self) {
+        self.begin_pending = true;
+    }
+
+    /// Whether a `BEGIN` must go out with the next request; the caller sends it.
+    pub(crate) fn take_begin(&mut self) -> bool {
+        std::mem::take(&mut self.begin_pending)
     }
 
     /// Whether autocommit is on.
@@ -105,7 +129,7 @@ impl PgConnection {
 
     /// Opens the implicit transaction when needed, and tracks explicit transaction control.
     pub(crate) fn before_statement(&mut self, sql: &str) -> Result<()> {
-        if self.native_mut()?.is_closed() || self.dead {
+        if self.wire_closed()? || self.dead {
             // The client knows the session is gone: the statement is not sent.
             self.dead = true;
             return Err(Error::dead_before_send());
@@ -117,16 +141,26 @@ impl PgConnection {
             self.in_transaction = true;
             return Ok(());
         } else if dbapi::starts_with_keyword(sql, &["COMMIT", "END", "ROLLBACK", "ABORT"]) {
+            // An explicit end of a transaction whose BEGIN never went out: nothing to end,
+            // but the statement still runs (the server warns, as it would anyway).
+            self.begin_pending = false;
             self.in_transaction = false;
             return Ok(());
         }
         if !self.autocommit && !self.in_transaction {
-            self.native_mut()?
-                .batch_execute("BEGIN")
-                .map_err(from_postgres)?;
+            // Sent with this statement, in the same write.
+            self.begin_pending = true;
             self.in_transaction = true;
         }
         Ok(())
+    }
+
+    /// Whether the client knows the session is over (an Interface error after `close()`).
+    fn wire_closed(&self) -> Result<bool> {
+        self.session
+            .as_ref()
+            .map(Session::is_closed)
+            .ok_or_else(|| Error::closed("connection"))
     }
 
     /// The prepared statement for `sql` and its result columns, prepared on first use —
@@ -138,7 +172,8 @@ impl PgConnection {
         }
         // `?` markers become `$n` once, when the statement is first prepared.
         let text = crate::markers::to_dollar(sql)?;
-        let statement = self.native_mut()?.prepare(&text).map_err(from_postgres)?;
+        let begin = self.take_begin();
+        let statement = self.session_mut()?.prepare(begin, &text)?;
         let columns = statement
             .columns()
             .iter()
@@ -177,16 +212,17 @@ impl PgConnection {
     }
 
     fn end_transaction(&mut self, verb: &str) -> Result<()> {
-        if !self.in_transaction {
-            self.native_mut()?;
+        let begin = self.take_begin();
+        self.session_mut()?;
+        if !self.in_transaction || begin {
+            // Nothing was sent in it: nothing to end on the server.
+            self.in_transaction = false;
             return Ok(());
         }
         // The transaction is over whatever the server answers.
         self.in_transaction = false;
         self.last_used = Instant::now();
-        self.native_mut()?
-            .batch_execute(verb)
-            .map_err(from_postgres)
+        self.session_mut()?.batch(false, verb)
     }
 }
 
@@ -194,7 +230,7 @@ impl Connection for PgConnection {
     type Cursor<'c> = PgCursor<'c>;
 
     fn cursor(&mut self) -> Result<PgCursor<'_>> {
-        self.native_mut()?;
+        self.wire_closed()?;
         Ok(PgCursor::new(self))
     }
 
@@ -209,22 +245,22 @@ impl Connection for PgConnection {
 
     fn close(&mut self) -> Result<()> {
         self.statements.clear();
-        match self.client.take() {
-            Some(client) => client.close().map_err(from_postgres),
-            None => Ok(()),
+        self.begin_pending = false;
+        self.in_transaction = false;
+        if let Some(session) = self.session.take() {
+            session.close();
         }
+        Ok(())
     }
 
     fn is_closed(&self) -> bool {
-        self.client.is_none()
+        self.session.is_none()
     }
 
     /// An empty simple query: one round trip, no parsing.
     fn ping(&mut self) -> Result<()> {
-        self.native_mut()?
-            .simple_query("")
-            .map(|_| ())
-            .map_err(from_postgres)
+        // A BEGIN waiting for its statement keeps waiting.
+        self.session_mut()?.simple_query("").map(|_| ())
     }
 
     /// As configured by [`crate::Postgres::reset_level`]. Behind a transaction pooler only
@@ -240,23 +276,19 @@ impl Connection for PgConnection {
             ResetLevel::Rollback => Ok(()),
             ResetLevel::Clean => {
                 self.listening = false;
-                self.native_mut()?
-                    .batch_execute(CLEAN_SQL)
-                    .map_err(from_postgres)
+                self.session_mut()?.batch(false, CLEAN_SQL)
             }
             ResetLevel::Full => {
                 self.statements.clear();
                 self.listening = false;
-                self.native_mut()?
-                    .batch_execute("DISCARD ALL")
-                    .map_err(from_postgres)
+                self.session_mut()?.batch(false, "DISCARD ALL")
             }
         }
     }
 
     /// Closed, or the client (or a check) saw the connection end.
     fn is_broken(&self) -> bool {
-        self.dead || self.client.as_ref().is_none_or(Client::is_closed)
+        self.dead || self.session.as_ref().is_none_or(Session::is_closed)
     }
 
     /// Reads what the server sent unasked, without sending anything: a session the server
@@ -269,17 +301,15 @@ impl Connection for PgConnection {
     /// notification arriving there may be consumed by this check.)
     fn check_alive(&mut self) -> Result<()> {
         let look = !self.listening && self.last_used.elapsed() >= self.check_alive_after;
-        let client = self.native_mut()?;
+        let session = self.session_mut()?;
         let mut failure = None;
-        if look && !client.is_closed() {
-            // The client's I/O driver only turns while it waits, so give it a moment.
-            let mut notifications = client.notifications();
-            let mut unasked = notifications.timeout_iter(Duration::from_millis(1));
-            if let Err(err) = unasked.next() {
-                failure = Some(from_postgres(err));
+        if look && !session.is_closed() {
+            // The session's I/O only turns while it waits, so give it a moment.
+            if let Err(err) = session.io.look(Duration::from_millis(1)) {
+                failure = Some(err);
             }
         }
-        if failure.is_none() && (client.is_closed() || self.dead) {
+        if failure.is_none() && (session.is_closed() || self.dead) {
             failure = Some(Error::dead_before_send());
         }
         match failure {

@@ -5,9 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use dbapi::{Column, Cursor, CursorState, Error, Params, Result, Row, Value};
-use postgres::fallible_iterator::FallibleIterator;
-use postgres::types::{Kind, ToSql, Type};
-use postgres::Statement;
+use tokio_postgres::types::{Kind, ToSql, Type};
+use tokio_postgres::Statement;
 
 use crate::decode::{self, Raw};
 use crate::error_mapping::from_postgres;
@@ -65,12 +64,10 @@ impl<'c> PgCursor<'c> {
             ..
         } = stream;
         drop(fetch);
-        let client = self.conn.native_mut()?;
-        let closed = client
-            .batch_execute(&format!("CLOSE {name}"))
-            .map_err(from_postgres);
+        let session = self.conn.session_mut()?;
+        let closed = session.batch(false, &format!("CLOSE {name}"));
         if own_transaction {
-            client.batch_execute("COMMIT").map_err(from_postgres)?;
+            session.batch(false, "COMMIT")?;
         }
         closed
     }
@@ -80,14 +77,12 @@ impl<'c> PgCursor<'c> {
     fn run_streaming(&mut self, sql: &str, values: &[Value]) -> Result<()> {
         let own_transaction = self.conn.outside_transaction();
         if own_transaction {
-            self.conn
-                .native_mut()?
-                .batch_execute("BEGIN")
-                .map_err(from_postgres)?;
+            // The stream's own transaction begins with its first request.
+            self.conn.defer_begin();
         }
         let started = self.declare(sql, values, own_transaction);
-        if started.is_err() && own_transaction {
-            let _ = self.conn.native_mut()?.batch_execute("ROLLBACK");
+        if started.is_err() && own_transaction && !self.conn.take_begin() {
+            let _ = self.conn.session_mut()?.batch(false, "ROLLBACK");
         }
         started
     }
@@ -97,10 +92,7 @@ impl<'c> PgCursor<'c> {
         if prepared.statement.columns().is_empty() {
             self.run_prepared(sql, values)?;
             if own_transaction {
-                self.conn
-                    .native_mut()?
-                    .batch_execute("COMMIT")
-                    .map_err(from_postgres)?;
+                self.conn.session_mut()?.batch(false, "COMMIT")?;
             }
             return Ok(());
         }
@@ -109,16 +101,14 @@ impl<'c> PgCursor<'c> {
         let params: Vec<PgParam<'_>> = values.iter().map(PgParam).collect();
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let client = self.conn.native_mut()?;
-        client
-            .execute(
-                &format!("DECLARE {name} NO SCROLL CURSOR FOR {text}"),
-                &refs,
-            )
-            .map_err(from_postgres)?;
-        let fetch = client
-            .prepare(&format!("FETCH FORWARD {STREAM_BATCH} FROM {name}"))
-            .map_err(from_postgres)?;
+        let begin = self.conn.take_begin();
+        let session = self.conn.session_mut()?;
+        let declare = session.prepare(
+            begin,
+            &format!("DECLARE {name} NO SCROLL CURSOR FOR {text}"),
+        )?;
+        session.execute(false, &declare, &refs)?;
+        let fetch = session.prepare(false, &format!("FETCH FORWARD {STREAM_BATCH} FROM {name}"))?;
         self.state
             .set_result(Arc::clone(&prepared.columns), VecDeque::new());
         self.state.set_rowcount(-1);
@@ -140,8 +130,7 @@ impl<'c> PgCursor<'c> {
             return Ok(None);
         };
         if stream.batch.is_empty() && !stream.done {
-            let client = self.conn.native_mut()?;
-            let rows = client.query(&stream.fetch, &[]).map_err(from_postgres)?;
+            let rows = self.conn.session_mut()?.query(false, &stream.fetch, &[])?;
             stream.done = rows.len() < STREAM_BATCH;
             for row in &rows {
                 stream
@@ -211,14 +200,15 @@ impl<'c> PgCursor<'c> {
         let params: Vec<PgParam<'_>> = values.iter().map(PgParam).collect();
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let client = self.conn.native_mut()?;
+        let begin = self.conn.take_begin();
+        let session = self.conn.session_mut()?;
         if stmt.columns().is_empty() {
-            let changed = client.execute(stmt, &refs).map_err(from_postgres)?;
+            let changed = session.execute(begin, stmt, &refs)?;
             self.state
                 .set_rowcount(i64::try_from(changed).unwrap_or(i64::MAX));
             return Ok(());
         }
-        let rows = client.query(stmt, &refs).map_err(from_postgres)?;
+        let rows = session.query(begin, stmt, &refs)?;
         let columns = prepared.columns;
         let mut buffered = VecDeque::with_capacity(rows.len());
         for row in &rows {
@@ -243,13 +233,14 @@ impl<'c> PgCursor<'c> {
         let typed = params
             .iter()
             .map(|p| (p as &(dyn ToSql + Sync), unspecified.clone()));
-        let client = self.conn.native_mut()?;
-        let mut rows = client
-            .query_typed_raw(&text, typed)
-            .map_err(|e| parameter_count_error(from_postgres(e)))?;
+        let (rows, affected) = self
+            .conn
+            .session_mut()?
+            .query_unnamed(&text, typed)
+            .map_err(parameter_count_error)?;
         let mut columns: Option<Arc<[Column]>> = None;
         let mut buffered = VecDeque::new();
-        while let Some(row) = rows.next().map_err(from_postgres)? {
+        for row in rows {
             let columns = columns.get_or_insert_with(|| {
                 row.columns()
                     .iter()
@@ -258,9 +249,7 @@ impl<'c> PgCursor<'c> {
             });
             buffered.push_back(Row::new(Arc::clone(columns), decode_row(&row)?)?);
         }
-        let affected = rows
-            .rows_affected()
-            .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        let affected = affected.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
         match columns {
             Some(columns) => self.state.set_result(columns, buffered),
             // An empty result: its columns are not known here (see `Postgres::pgbouncer`).
@@ -272,7 +261,7 @@ impl<'c> PgCursor<'c> {
 }
 
 /// One row's values, decoded by their column types.
-fn decode_row(row: &postgres::Row) -> Result<Vec<Value>> {
+fn decode_row(row: &tokio_postgres::Row) -> Result<Vec<Value>> {
     let mut values = Vec::with_capacity(row.len());
     for (i, column) in row.columns().iter().enumerate() {
         let raw: Raw<'_> = row.try_get(i).map_err(from_postgres)?;

@@ -3,8 +3,8 @@
 
 use dbapi::{Error, ErrorKind};
 
-/// Converts a `postgres` error.
-pub fn from_postgres(err: postgres::Error) -> Error {
+/// Converts a `tokio_postgres` error.
+pub fn from_postgres(err: tokio_postgres::Error) -> Error {
     if let Some(db) = err.as_db_error() {
         let mut message = db.message().to_owned();
         if let Some(detail) = db.detail() {

@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use dbapi::{Error, Result};
-use postgres::SimpleQueryMessage;
+use tokio_postgres::SimpleQueryMessage;
 
 use crate::PgConnection;
 
@@ -99,10 +99,7 @@ impl fmt::Display for TargetSessionAttrs {
 /// The first column of the first row of a simple query (no statement is prepared, so this
 /// works through any pooler).
 fn first_value(conn: &mut PgConnection, sql: &str) -> Result<String> {
-    let messages = conn
-        .native_mut()?
-        .simple_query(sql)
-        .map_err(crate::from_postgres)?;
+    let messages = conn.session_mut()?.simple_query(sql)?;
     messages
         .iter()
         .find_map(|message| match message {

@@ -1,4 +1,6 @@
-//! The PostgreSQL adapter for the [`dbapi`] contract, over the [`postgres`] crate.
+//! The PostgreSQL adapter for the [`dbapi`] contract, over [`tokio_postgres`] driven on a
+//! runtime of each connection's own (as the `postgres` crate does), so that a transaction's
+//! `BEGIN` goes out with its first statement.
 //!
 //! ```no_run
 //! use dbapi::{params, Connection, Cursor, Module};
@@ -43,6 +45,7 @@ mod hosts;
 mod markers;
 mod module;
 mod params;
+mod session;
 #[cfg(feature = "tls")]
 mod tls;
 
@@ -52,4 +55,5 @@ pub use dbapi::ResetLevel;
 pub use error_mapping::from_postgres;
 pub use hosts::{replica_lag, TargetSessionAttrs};
 pub use module::Postgres;
-pub use postgres;
+pub use session::{ClientCall, Session};
+pub use tokio_postgres;

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dbapi::{ConnectParams, Error, Module, ParamStyle, Result, SslMode as Ssl, ThreadSafety};
-use postgres::NoTls;
+use tokio_postgres::NoTls;
 
-use crate::error_mapping::from_postgres;
 use crate::hosts::Hosts;
-use crate::{PgConnection, ResetLevel, TargetSessionAttrs};
+use crate::session::ConnectError;
+use crate::{PgConnection, ResetLevel, Session, TargetSessionAttrs};
 
 /// The default for [`Postgres::check_alive_after`].
 const DEFAULT_CHECK_ALIVE_AFTER: Duration = Duration::from_secs(1);
@@ -28,7 +28,7 @@ const DEFAULT_CHECK_ALIVE_AFTER: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Postgres {
     /// Everything but the hosts, which are tried one at a time.
-    config: postgres::Config,
+    config: tokio_postgres::Config,
     hosts: Hosts,
     target: String,
     settings: Settings,
@@ -91,7 +91,7 @@ impl Postgres {
                 params.scheme()
             )));
         }
-        let mut config = postgres::Config::new();
+        let mut config = tokio_postgres::Config::new();
         let mut ssl = Ssl::Prefer;
         let mut root_cert: Option<std::path::PathBuf> = None;
         let mut pgbouncer = false;
@@ -169,9 +169,11 @@ impl Postgres {
             ssl.check_supported_without_tls("dbapi-postgres")?;
         }
         config.ssl_mode(match ssl {
-            Ssl::Disable => postgres::config::SslMode::Disable,
-            Ssl::Prefer => postgres::config::SslMode::Prefer,
-            Ssl::Require | Ssl::VerifyCa | Ssl::VerifyFull => postgres::config::SslMode::Require,
+            Ssl::Disable => tokio_postgres::config::SslMode::Disable,
+            Ssl::Prefer => tokio_postgres::config::SslMode::Prefer,
+            Ssl::Require | Ssl::VerifyCa | Ssl::VerifyFull => {
+                tokio_postgres::config::SslMode::Require
+            }
         });
         Ok(Self {
             config,
@@ -214,7 +216,7 @@ impl Postgres {
 
     /// How long a connection must sit unused before [`dbapi::Connection::check_alive`] looks for
     /// the server's goodbye on its socket. That look waits up to a millisecond for the
-    /// client's I/O driver to turn (the `postgres` crate shows no socket to peek at), so a
+    /// session's I/O to turn (the client shows no socket to peek at), so a
     /// connection in steady use is not looked at more than once per this interval; a
     /// connection used within it is checked only for what the client already knows.
     /// Default 1 s; `Duration::ZERO` looks every time.
@@ -241,7 +243,7 @@ impl Postgres {
     ///   run and closed before the transaction ends; outside one (autocommit) it goes as a
     ///   single unnamed statement (parse, bind, execute in one round trip), whose empty
     ///   result has no column description (the server's description of an unnamed
-    ///   statement is not passed on by the `postgres` crate);
+    ///   statement is not passed on by `tokio-postgres`);
     /// - `reset_session` only rolls back, whatever [`Postgres::reset_level`] says:
     ///   `DISCARD ALL` per checkout is wrong there, as it would run on whichever server
     ///   session the pooler picks for it — not the one the last user had, which has already
@@ -267,14 +269,14 @@ impl Postgres {
         self
     }
 
-    /// The underlying `postgres::Config`, for settings this module does not expose.
-    pub fn config_mut(&mut self) -> &mut postgres::Config {
+    /// The underlying `tokio_postgres::Config`, for settings this module does not expose.
+    pub fn config_mut(&mut self) -> &mut tokio_postgres::Config {
         &mut self.config
     }
 
     /// Connects to the first host (in the order [`Hosts::order`] gives) whose session is of
     /// the kind `target_session_attrs` asks for; for one host, exactly that host's outcome.
-    fn open(&self, base: &postgres::Config) -> Result<PgConnection> {
+    fn open(&self, base: &tokio_postgres::Config) -> Result<PgConnection> {
         let order = self.hosts.order();
         let mut failures: Vec<String> = Vec::new();
         let mut last: Option<Error> = None;
@@ -316,16 +318,30 @@ impl Postgres {
         Err(err)
     }
 
-    fn open_one(&self, config: &postgres::Config) -> Result<PgConnection> {
+    /// Connects to the one host of `config`; its `connect_timeout` bounds the whole connect
+    /// (TCP, TLS and startup), as libpq's does.
+    fn open_one(&self, config: &tokio_postgres::Config) -> Result<PgConnection> {
+        let timeout = config.get_connect_timeout().copied();
         #[cfg(feature = "tls")]
         let connected = match &self.tls {
-            Some(tls) => config.connect(tls.clone()),
-            None => config.connect(NoTls),
+            Some(tls) => Session::connect(config, tls.clone(), timeout),
+            None => Session::connect(config, NoTls, timeout),
         };
         #[cfg(not(feature = "tls"))]
-        let connected = config.connect(NoTls);
-        let client = connected.map_err(|e| {
-            let err = from_postgres(e);
+        let connected = Session::connect(config, NoTls, timeout);
+        let session = connected.map_err(|failure| {
+            let err = match failure {
+                ConnectError::Postgres(e) => crate::from_postgres(e),
+                ConnectError::TimedOut(limit) => Error::operational(format!(
+                    "no session within connect_timeout ({limit:?}): the server did not finish \
+                     the connection (TCP, TLS and authentication) in time; check that it is up \
+                     and not overloaded, or raise connect_timeout"
+                ))
+                .with_disconnect(true),
+                ConnectError::Runtime(e) => {
+                    Error::operational(format!("cannot start the connection's I/O runtime: {e}"))
+                }
+            };
             let mut wrapped = Error::new(
                 err.kind(),
                 format!("cannot connect to {}: {}", self.target, err.message()),
@@ -337,7 +353,7 @@ impl Postgres {
             wrapped.with_source(err)
         })?;
         Ok(PgConnection::new(
-            client,
+            session,
             &self.settings,
             Arc::clone(&self.pooler_seen),
         ))
@@ -346,7 +362,7 @@ impl Postgres {
 
 impl Module for Postgres {
     type Connection = PgConnection;
-    /// Level 2, as psycopg2: `postgres::Client` is `Send`, so a connection may be used from
+    /// Level 2, as psycopg2: a [`Session`] is `Send`, so a connection may be used from
     /// any thread one call at a time, and a pool may share it behind a lock. Cursors borrow
     /// their connection, so they are not shared (not 3).
     const THREADSAFETY: ThreadSafety = ThreadSafety::Connections;

@@ -9,7 +9,7 @@
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use dbapi::{params, Connection, Cursor, Module, Value};
-use dbapi_postgres::{postgres, PgConnection, Postgres};
+use dbapi_postgres::{PgConnection, Postgres};
 
 fn env(key: &str) -> String {
     std::env::var(key).unwrap_or_else(|_| {

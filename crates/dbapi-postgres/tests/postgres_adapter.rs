@@ -160,6 +160,67 @@ fn transactions_follow_the_dbapi() {
     assert_eq!(conn.in_transaction(), Some(false));
 }
 
+fn round_trips(conn: &mut PgConnection) -> u64 {
+    conn.native_mut().expect("open").round_trips()
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test"]
+fn the_implicit_begin_goes_out_with_the_first_statement() {
+    let mut conn = connect();
+    let check = "SELECT $1::int";
+    // Prepared (and cached) once, in a transaction of its own.
+    conn.execute(check, &params![1]).expect("prepare");
+    conn.rollback().expect("rollback");
+
+    // A cached statement opening a transaction: one round trip, BEGIN included.
+    let before = round_trips(&mut conn);
+    conn.execute(check, &params![2]).expect("select");
+    assert_eq!(round_trips(&mut conn) - before, 1);
+    assert_eq!(conn.in_transaction(), Some(true));
+    conn.rollback().expect("rollback");
+
+    // The first statement does run inside the transaction: a rollback undoes it.
+    conn.execute("CREATE TEMP TABLE pipelined (x int)", &params![])
+        .expect("create");
+    conn.rollback().expect("rollback");
+    let err = conn
+        .execute("SELECT x FROM pipelined", &params![])
+        .expect_err("rolled back with its transaction");
+    assert_eq!(err.sqlstate(), Some("42P01"), "{err}");
+    conn.rollback().expect("rollback");
+
+    // A transaction whose statement never went out costs nothing to end.
+    let before = round_trips(&mut conn);
+    let err = conn
+        .execute(check, &params![])
+        .expect_err("its parameter is missing");
+    assert_eq!(err.kind(), ErrorKind::Programming, "{err}");
+    assert_eq!(conn.in_transaction(), Some(true));
+    conn.rollback().expect("rollback");
+    assert_eq!(round_trips(&mut conn), before, "nothing was sent");
+    assert_eq!(conn.in_transaction(), Some(false));
+
+    // What runs through native_mut runs inside the DB-API transaction (BEGIN sent first):
+    // now() is the transaction's start, earlier than the native statement.
+    conn.execute(check, &params![3])
+        .expect("opens a transaction");
+    let same = conn
+        .native_mut()
+        .expect("open")
+        .run(|client| Box::pin(client.simple_query("SELECT now() = statement_timestamp()")))
+        .expect("native")
+        .iter()
+        .find_map(|message| match message {
+            dbapi_postgres::tokio_postgres::SimpleQueryMessage::Row(row) => {
+                row.get(0).map(str::to_owned)
+            }
+            _ => None,
+        });
+    assert_eq!(same.as_deref(), Some("f"));
+    conn.rollback().expect("rollback");
+}
+
 #[test]
 #[ignore = "needs PostgreSQL: cargo xtask test"]
 fn ping_and_is_broken() {
@@ -297,4 +358,23 @@ fn question_mark_markers_work_as_on_every_backend() {
         .execute("SELECT $1::int8 + ?", &params![1, 2])
         .expect_err("mixed markers");
     assert_eq!(err.kind(), ErrorKind::Programming, "{err}");
+}
+
+#[test]
+fn connect_timeout_bounds_a_server_that_never_answers_the_startup() {
+    // The kernel completes the TCP handshake into the listen backlog; nobody ever answers
+    // the startup message — a hung or overloaded server, as seen from the client.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("address").port();
+    let err = Postgres::from_dsn(&format!(
+        "postgres://app:hunter2@127.0.0.1:{port}/shop?connect_timeout=1"
+    ))
+    .expect("valid url")
+    .connect()
+    .expect_err("no startup answer");
+    assert_eq!(err.kind(), ErrorKind::Operational, "{err}");
+    assert!(err.message().contains("connect_timeout"), "{err}");
+    assert!(err.is_disconnect());
+    assert!(!format!("{err} {err:?}").contains("hunter2"));
+    drop(silent);
 }

@@ -1,0 +1,376 @@
+//! [`Session`]: a `tokio_postgres` client and the I/O that drives it, on a single-threaded
+//! runtime of the connection's own — what `postgres::Client` is, with one thing more:
+//! requests made together go out in one write, so the implicit `BEGIN` rides with the first
+//! statement of a transaction instead of costing a round trip of its own.
+
+use std::collections::VecDeque;
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
+use std::task::Poll;
+use std::time::Duration;
+
+use futures_util::{Stream, TryStreamExt};
+use tokio::runtime::Runtime;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{
+    AsyncMessage, Client, Error, Notification, Row, SimpleQueryMessage, Statement,
+};
+
+/// Statement parameters as the client takes them.
+pub(crate) type Params<'a> = [&'a (dyn ToSql + Sync)];
+
+/// The connection's server messages: replies, notifications, notices.
+type Messages = Pin<Box<dyn Stream<Item = Result<AsyncMessage, Error>> + Send>>;
+
+/// How long closing waits for the server to take the goodbye.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// An open PostgreSQL session: the [`tokio_postgres::Client`] and what turns its I/O.
+///
+/// Reach it with [`crate::PgConnection::native_mut`] for what the DB-API does not cover;
+/// [`Session::run`] runs client calls to completion:
+///
+/// ```no_run
+/// # fn demo(conn: &mut dbapi_postgres::PgConnection) -> Result<(), Box<dyn std::error::Error>> {
+/// let session = conn.native_mut()?;
+/// session.run(|client| Box::pin(client.batch_execute("LISTEN jobs")))?;
+/// for note in session.notifications(std::time::Duration::from_secs(1))? {
+///     println!("{}: {}", note.channel(), note.payload());
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub struct Session {
+    pub(crate) client: Client,
+    pub(crate) io: Io,
+}
+
+/// The runtime and the message stream of one session (the client's other half).
+pub(crate) struct Io {
+    runtime: Runtime,
+    messages: Messages,
+    /// Notifications read while waiting for replies, kept for [`Session::notifications`].
+    notifications: VecDeque<Notification>,
+    /// The stream ended or failed: the session is over.
+    ended: bool,
+    /// Requests waited for, see [`Session::round_trips`].
+    round_trips: u64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("closed", &self.client.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A boxed client call, as [`Session::run`] takes it.
+pub type ClientCall<'c, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + 'c>>;
+
+impl Session {
+    /// Connects as `config` says, with `tls`; `timeout` bounds the whole connect — TCP,
+    /// TLS and the startup exchange (authentication included).
+    pub(crate) fn connect<T>(
+        config: &tokio_postgres::Config,
+        tls: T,
+        timeout: Option<Duration>,
+    ) -> Result<Self, ConnectError>
+    where
+        T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket> + Send + 'static,
+        T::Stream: Send + 'static,
+        T::TlsConnect: Send,
+        <T::TlsConnect as tokio_postgres::tls::TlsConnect<tokio_postgres::Socket>>::Future: Send,
+    {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(ConnectError::Runtime)?;
+        let connected = runtime.block_on(async {
+            match timeout {
+                Some(limit) => tokio::time::timeout(limit, config.connect(tls))
+                    .await
+                    .map_err(|_| ConnectError::TimedOut(limit))?,
+                None => config.connect(tls).await,
+            }
+            .map_err(ConnectError::Postgres)
+        })?;
+        let (client, mut connection) = connected;
+        let messages: Messages = Box::pin(futures_util::stream::poll_fn(move |cx| {
+            connection.poll_message(cx)
+        }));
+        Ok(Self {
+            client,
+            io: Io {
+                runtime,
+                messages,
+                notifications: VecDeque::new(),
+                ended: false,
+                round_trips: 0,
+            },
+        })
+    }
+
+    /// The client, for calls made with [`Session::run`].
+    #[must_use]
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Runs a client call to completion, turning the session's I/O meanwhile:
+    /// `session.run(|client| Box::pin(client.simple_query("SHOW server_version")))`.
+    ///
+    /// # Errors
+    /// The call's error, or the session's if it ended meanwhile.
+    pub fn run<T>(
+        &mut self,
+        call: impl for<'c> FnOnce(&'c Client) -> ClientCall<'c, T>,
+    ) -> dbapi::Result<T> {
+        self.io.block_on(call(&self.client))
+    }
+
+    /// Notifications (`LISTEN`/`NOTIFY`) received so far, waiting up to `wait` for one when
+    /// none is queued.
+    ///
+    /// # Errors
+    /// The session's error if it ended.
+    pub fn notifications(&mut self, wait: Duration) -> dbapi::Result<Vec<Notification>> {
+        if self.io.notifications.is_empty() {
+            self.io.look(wait)?;
+        }
+        Ok(self.io.notifications.drain(..).collect())
+    }
+
+    /// Runs `sql` (simple protocol, no result), after a `BEGIN` sent with it when `begin`.
+    pub(crate) fn batch(&mut self, begin: bool, sql: &str) -> dbapi::Result<()> {
+        let Self { client, io } = self;
+        io.block_on(after_begin(client, begin, client.batch_execute(sql)))
+    }
+
+    /// Prepares `text`, after a `BEGIN` sent with it when `begin`.
+    pub(crate) fn prepare(&mut self, begin: bool, text: &str) -> dbapi::Result<Statement> {
+        let Self { client, io } = self;
+        io.block_on(after_begin(client, begin, client.prepare(text)))
+    }
+
+    /// Runs a query, after a `BEGIN` sent with it when `begin`.
+    pub(crate) fn query(
+        &mut self,
+        begin: bool,
+        statement: &Statement,
+        params: &Params<'_>,
+    ) -> dbapi::Result<Vec<Row>> {
+        let Self { client, io } = self;
+        io.block_on(after_begin(client, begin, client.query(statement, params)))
+    }
+
+    /// Runs a statement for its row count, after a `BEGIN` sent with it when `begin`.
+    pub(crate) fn execute(
+        &mut self,
+        begin: bool,
+        statement: &Statement,
+        params: &Params<'_>,
+    ) -> dbapi::Result<u64> {
+        let Self { client, io } = self;
+        io.block_on(after_begin(
+            client,
+            begin,
+            client.execute(statement, params),
+        ))
+    }
+
+    /// Runs `sql` with the simple protocol, returning its messages.
+    pub(crate) fn simple_query(&mut self, sql: &str) -> dbapi::Result<Vec<SimpleQueryMessage>> {
+        let Self { client, io } = self;
+        io.block_on(client.simple_query(sql))
+    }
+
+    /// Parses, binds and runs `text` as one unnamed statement, parameters typed as given:
+    /// its rows, and its row count when the command tag has one.
+    pub(crate) fn query_unnamed<'a>(
+        &mut self,
+        text: &str,
+        params: impl IntoIterator<Item = (&'a (dyn ToSql + Sync), Type)>,
+    ) -> dbapi::Result<(Vec<Row>, Option<u64>)> {
+        let Self { client, io } = self;
+        io.block_on(async {
+            let stream = client.query_typed_raw(text, params).await?;
+            let mut stream = pin!(stream);
+            let mut rows = Vec::new();
+            while let Some(row) = stream.try_next().await? {
+                rows.push(row);
+            }
+            Ok((rows, stream.rows_affected()))
+        })
+    }
+
+    /// How many times this session waited for the server: one per call that needed an
+    /// answer, however many requests went out together in it (a pipelined `BEGIN` and its
+    /// statement are one).
+    #[must_use]
+    pub fn round_trips(&self) -> u64 {
+        self.io.round_trips
+    }
+
+    /// Whether the session is known to be over (the client's channel is closed).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.io.ended || self.client.is_closed()
+    }
+
+    /// Says goodbye to the server (a `Terminate` message) and waits, briefly, for it to be
+    /// written.
+    pub(crate) fn close(self) {
+        let Self { client, mut io } = self;
+        drop(client);
+        io.finish();
+    }
+}
+
+impl Io {
+    /// Runs `call`, reading the server's messages meanwhile (notifications are kept).
+    pub(crate) fn block_on<T>(
+        &mut self,
+        call: impl Future<Output = Result<T, Error>>,
+    ) -> dbapi::Result<T> {
+        let mut call = pin!(call);
+        self.round_trips += 1;
+        let Self {
+            runtime,
+            messages,
+            notifications,
+            ended,
+            ..
+        } = self;
+        runtime.block_on(poll_fn(|cx| {
+            if !*ended {
+                if let Poll::Ready(Some(Err(err))) = drain(messages, notifications, ended, cx) {
+                    return Poll::Ready(Err(crate::from_postgres(err)));
+                }
+            }
+            match call.as_mut().poll(cx) {
+                Poll::Ready(done) => Poll::Ready(done.map_err(crate::from_postgres)),
+                // The stream is over: no reply is coming.
+                Poll::Pending if *ended => Poll::Ready(Err(session_over())),
+                Poll::Pending => Poll::Pending,
+            }
+        }))
+    }
+
+    /// Waits up to `wait` for a message the server sends unasked — a notification, or the
+    /// `FATAL` error and end of stream of a session it ended.
+    pub(crate) fn look(&mut self, wait: Duration) -> dbapi::Result<()> {
+        let Self {
+            runtime,
+            messages,
+            notifications,
+            ended,
+            ..
+        } = self;
+        if *ended {
+            return Ok(());
+        }
+        let before = notifications.len();
+        runtime
+            .block_on(async {
+                let seen = poll_fn(|cx| match drain(messages, notifications, ended, cx) {
+                    Poll::Ready(Some(Err(err))) => Poll::Ready(Err(err)),
+                    _ if *ended || notifications.len() > before => Poll::Ready(Ok(())),
+                    _ => Poll::Pending,
+                });
+                tokio::time::timeout(wait, seen).await.unwrap_or(Ok(()))
+            })
+            .map_err(crate::from_postgres)
+    }
+
+    /// Turns the I/O until the stream ends (after the client is gone: the goodbye).
+    fn finish(&mut self) {
+        if self.ended {
+            return;
+        }
+        let Self {
+            runtime,
+            messages,
+            notifications,
+            ended,
+            ..
+        } = self;
+        runtime.block_on(async {
+            let done = poll_fn(|cx| match drain(messages, notifications, ended, cx) {
+                Poll::Ready(Some(Err(_))) => Poll::Ready(()),
+                _ if *ended => Poll::Ready(()),
+                _ => Poll::Pending,
+            });
+            let _ = tokio::time::timeout(CLOSE_WAIT, done).await;
+        });
+    }
+}
+
+/// `call`, preceded — in the same write — by `BEGIN` when `begin`: the client queues both
+/// requests before its I/O turns, so they cost one round trip.
+async fn after_begin<T>(
+    client: &Client,
+    begin: bool,
+    call: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    if !begin {
+        return call.await;
+    }
+    let (began, done) = futures_util::future::join(client.batch_execute("BEGIN"), call).await;
+    began?;
+    done
+}
+
+/// Reads every message ready now: notifications are kept, notices dropped (the server's
+/// log has them). `Ready(Some(Err))` is the session's failure; `ended` is set when the
+/// stream is over either way.
+fn drain(
+    messages: &mut Messages,
+    notifications: &mut VecDeque<Notification>,
+    ended: &mut bool,
+    cx: &mut std::task::Context<'_>,
+) -> Poll<Option<Result<(), Error>>> {
+    loop {
+        match messages.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(AsyncMessage::Notification(note)))) => {
+                notifications.push_back(note);
+            }
+            Poll::Ready(Some(Ok(_))) => {}
+            Poll::Ready(Some(Err(err))) => {
+                *ended = true;
+                return Poll::Ready(Some(Err(err)));
+            }
+            Poll::Ready(None) => {
+                *ended = true;
+                return Poll::Ready(None);
+            }
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Io {
+    fn drop(&mut self) {
+        // Reached with the client already dropped (fields drop in order): say goodbye so
+        // the server ends the session now rather than at its next read.
+        self.finish();
+    }
+}
+
+/// The session's stream ended with a reply outstanding.
+fn session_over() -> dbapi::Error {
+    dbapi::Error::operational(
+        "the connection to the PostgreSQL server is closed; get a new connection",
+    )
+    .with_disconnect(true)
+}
+
+/// Why a connect failed.
+pub(crate) enum ConnectError {
+    /// The connection's runtime could not start.
+    Runtime(std::io::Error),
+    /// The connect took longer than `connect_timeout`.
+    TimedOut(Duration),
+    /// The server or the network said no.
+    Postgres(Error),
+}
