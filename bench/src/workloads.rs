@@ -291,7 +291,10 @@ fn pooled_select_one<M: Module + Clone>(
     effort: Effort,
 ) -> Multi {
     let max_size = threads.min(16);
+    // Filled up front, as r2d2 fills its pools in `build()` (its `min_idle` defaults to
+    // `max_size`): both are measured holding the same connections.
     let pool = Pool::builder(module.clone())
+        .min_size(max_size)
         .max_size(max_size)
         .test_on_checkout(Duration::from_millis(500))
         .build()
@@ -347,6 +350,7 @@ where
         let max_size = threads.min(16);
         out.push(pooled_select_one(DBPOOL, &autocommit, threads, effort));
         let dbapi_default = Pool::builder(transactional.clone())
+            .min_size(max_size)
             .max_size(max_size)
             .build()
             .expect("pool");
@@ -392,6 +396,7 @@ where
         });
         let async_pool = AsyncPool::new(
             Pool::builder(autocommit.clone())
+                .min_size(max_size)
                 .max_size(max_size)
                 .build()
                 .expect("pool"),
