@@ -378,3 +378,28 @@ fn connect_timeout_bounds_a_server_that_never_answers_the_startup() {
     assert!(!format!("{err} {err:?}").contains("hunter2"));
     drop(silent);
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test"]
+fn notifications_arrive_through_the_native_session() {
+    let mut listener = connect();
+    listener.set_autocommit(true).expect("autocommit");
+    listener
+        .execute("LISTEN dbpool_jobs", &params![])
+        .expect("listen");
+    let mut sender = connect();
+    sender
+        .execute("SELECT pg_notify('dbpool_jobs', 'job 7')", &params![])
+        .expect("notify");
+    sender.commit().expect("commit sends the notification");
+    // Waits for the notification (up to the bound), no longer once it is there.
+    let notes = listener
+        .native_mut()
+        .expect("open")
+        .notifications(std::time::Duration::from_secs(30))
+        .expect("notifications");
+    let got: Vec<(&str, &str)> = notes.iter().map(|n| (n.channel(), n.payload())).collect();
+    assert_eq!(got, [("dbpool_jobs", "job 7")]);
+    // The check that looks for a server's goodbye leaves a listening session's queue alone.
+    listener.check_alive().expect("alive");
+}
