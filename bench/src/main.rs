@@ -66,7 +66,12 @@ fn main() {
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "## dbpool benchmarks\n\n{} run, {date}, {}, {profile}. Ratios compare figures from this one run.\n",
+        "## dbpool benchmarks\n\n{} run, {date}, {}, {profile}. Ratios compare figures from this one run. \
+         Contenders run in interleaved rounds (A, B, C, A, B, C, …) so that a machine slowing \
+         down for a while slows them alike: single-threaded figures are the median round's; \
+         multi-threaded ones warm up unrecorded, then give the median round's throughput and \
+         the get times and per-thread counts of all rounds. Connection-per-request rows run \
+         last, outside the rounds.\n",
         if quick { "Quick (smoke)" } else { "Full" },
         machine()
     );

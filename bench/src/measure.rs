@@ -143,3 +143,50 @@ pub fn contended<G>(
         per_thread: histograms.iter().map(Histogram::count).collect(),
     }
 }
+
+/// A contender of a multi-threaded workload: runs [`contended`] for the window it is given.
+pub type Window<'a> = Box<dyn FnMut(Duration) -> Contended + 'a>;
+
+/// Each contender's figures over `rounds` windows of `run` each, the rounds interleaved
+/// (A, B, C, A, B, C, …) as [`interleaved`] does for single-threaded workloads, so that a
+/// machine that slows down for a while slows every contender alike: the median round's
+/// throughput, the get times of all rounds, and each thread's operations over all rounds.
+pub fn interleaved_contended<'a, N>(
+    rounds: usize,
+    run: Duration,
+    mut contenders: Vec<(N, Window<'a>)>,
+) -> Vec<(N, Contended)> {
+    let rounds = rounds.max(1);
+    let mut results: Vec<Vec<Contended>> = (0..contenders.len())
+        .map(|_| Vec::with_capacity(rounds))
+        .collect();
+    for _ in 0..rounds {
+        for ((_, measure), out) in contenders.iter_mut().zip(&mut results) {
+            out.push(measure(run));
+        }
+    }
+    contenders
+        .into_iter()
+        .zip(results)
+        .map(|((name, _), rounds)| (name, combined(rounds)))
+        .collect()
+}
+
+/// One figure from several rounds of a contender.
+fn combined(mut rounds: Vec<Contended>) -> Contended {
+    rounds.sort_by(|a, b| a.ops_per_sec.total_cmp(&b.ops_per_sec));
+    let ops_per_sec = rounds[rounds.len() / 2].ops_per_sec;
+    let mut latency = Histogram::new();
+    let mut per_thread = vec![0; rounds[0].per_thread.len()];
+    for round in &rounds {
+        latency.merge(&round.latency);
+        for (total, ops) in per_thread.iter_mut().zip(&round.per_thread) {
+            *total += ops;
+        }
+    }
+    Contended {
+        ops_per_sec,
+        latency,
+        per_thread,
+    }
+}

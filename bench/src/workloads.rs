@@ -13,7 +13,9 @@ use dbapi_sqlite::Sqlite;
 use dbpool_core::{AsyncPool, Fairness, Pool};
 
 use crate::managers::{MysqlManager, PostgresManager, SqliteManager};
-use crate::measure::{contended, interleaved, timed, Contended, Round};
+use crate::measure::{
+    contended, interleaved, interleaved_contended, timed, Contended, Round, Window,
+};
 use crate::noop::{NoopConnection, NoopManager, NoopModule};
 
 /// How long and how often to measure.
@@ -140,31 +142,47 @@ pub fn w2_contended(effort: Effort) -> Vec<Multi> {
     let mut out = Vec::new();
     for max_size in [4, 16] {
         for threads in THREADS {
-            let pool = noop_dbpool(max_size);
-            out.push(Multi {
-                name: DBPOOL.into(),
-                max_size,
-                threads,
-                result: contended(threads, effort.run, || pool.get().expect("get"), |_| {}),
-            });
-            let pool = Pool::builder(NoopModule)
+            let eventual = noop_dbpool(max_size);
+            let fifo = Pool::builder(NoopModule)
                 .max_size(max_size)
                 .fairness(Fairness::Fifo)
                 .build()
                 .expect("pool");
-            out.push(Multi {
-                name: DBPOOL_FIFO.into(),
-                max_size,
-                threads,
-                result: contended(threads, effort.run, || pool.get().expect("get"), |_| {}),
-            });
-            for (name, check) in [(R2D2_CHECK, true), (R2D2_NOCHECK, false)] {
-                let pool = noop_r2d2(max_size, check);
+            let (r2d2_check, r2d2_nocheck) =
+                (noop_r2d2(max_size, true), noop_r2d2(max_size, false));
+            let contenders: Vec<(&str, Window<'_>)> = vec![
+                (
+                    DBPOOL,
+                    Box::new(|run| {
+                        contended(threads, run, || eventual.get().expect("get"), |_| {})
+                    }),
+                ),
+                (
+                    DBPOOL_FIFO,
+                    Box::new(|run| contended(threads, run, || fifo.get().expect("get"), |_| {})),
+                ),
+                (
+                    R2D2_CHECK,
+                    Box::new(|run| {
+                        contended(threads, run, || r2d2_check.get().expect("get"), |_| {})
+                    }),
+                ),
+                (
+                    R2D2_NOCHECK,
+                    Box::new(|run| {
+                        contended(threads, run, || r2d2_nocheck.get().expect("get"), |_| {})
+                    }),
+                ),
+            ];
+            // Three rounds, interleaved across the four contenders.
+            for (name, result) in
+                interleaved_contended(effort.rounds.min(3), effort.run, contenders)
+            {
                 out.push(Multi {
                     name: name.into(),
                     max_size,
                     threads,
-                    result: contended(threads, effort.run, || pool.get().expect("get"), |_| {}),
+                    result,
                 });
             }
         }
@@ -349,61 +367,95 @@ where
     let mut per_request = Vec::new();
     for threads in [1, 16] {
         let max_size = threads.min(16);
-        out.push(pooled_select_one(DBPOOL, &autocommit, threads, effort));
-        let dbapi_default = Pool::builder(transactional.clone())
-            .min_size(max_size)
-            .max_size(max_size)
+        // Every pool is filled up front, as r2d2 fills its pools in `build()` (its
+        // `min_idle` defaults to `max_size`): all are measured holding the same connections.
+        let filled = |module: &M| {
+            Pool::builder(module.clone())
+                .min_size(max_size)
+                .max_size(max_size)
+        };
+        let validating = filled(&autocommit)
+            .test_on_checkout(Duration::from_millis(500))
             .build()
             .expect("pool");
-        out.push(Multi {
-            name: "dbpool (DB-API transactions, rolled back on return)".into(),
-            max_size,
-            threads,
-            result: contended(
-                threads,
-                effort.run,
-                || dbapi_default.get().expect("get"),
-                |c| select_one(&mut **c),
-            ),
-        });
-        for (name, check) in [(R2D2_CHECK, true), (R2D2_NOCHECK, false)] {
-            let pool = r2d2::Pool::builder()
+        let dbapi_default = filled(&transactional).build().expect("pool");
+        let r2d2_pool = |check: bool| {
+            r2d2::Pool::builder()
                 .max_size(max_size as u32)
                 .test_on_check_out(check)
                 .build(manager())
-                .expect("r2d2");
+                .expect("r2d2")
+        };
+        let (r2d2_check, r2d2_nocheck) = (r2d2_pool(true), r2d2_pool(false));
+        let async_pool = AsyncPool::new(filled(&autocommit).build().expect("pool"));
+        let contenders: Vec<(&str, Window<'_>)> = vec![
+            (
+                DBPOOL,
+                Box::new(|run| {
+                    contended(
+                        threads,
+                        run,
+                        || validating.get().expect("get"),
+                        |c| select_one(&mut **c),
+                    )
+                }),
+            ),
+            (
+                "dbpool (DB-API transactions, rolled back on return)",
+                Box::new(|run| {
+                    contended(
+                        threads,
+                        run,
+                        || dbapi_default.get().expect("get"),
+                        |c| select_one(&mut **c),
+                    )
+                }),
+            ),
+            (
+                R2D2_CHECK,
+                Box::new(|run| {
+                    contended(
+                        threads,
+                        run,
+                        || r2d2_check.get().expect("get"),
+                        |c| r2d2_select(c),
+                    )
+                }),
+            ),
+            (
+                R2D2_NOCHECK,
+                Box::new(|run| {
+                    contended(
+                        threads,
+                        run,
+                        || r2d2_nocheck.get().expect("get"),
+                        |c| r2d2_select(c),
+                    )
+                }),
+            ),
+            (
+                "dbpool async (AsyncPool)",
+                Box::new(|run| {
+                    contended(
+                        threads,
+                        run,
+                        || futures::executor::block_on(async_pool.get()).expect("get"),
+                        |c| {
+                            futures::executor::block_on(c.query("SELECT 1", params![]))
+                                .expect("select");
+                        },
+                    )
+                }),
+            ),
+        ];
+        for (name, result) in interleaved_contended(effort.rounds.min(5), effort.run, contenders) {
             out.push(Multi {
                 name: name.into(),
                 max_size,
                 threads,
-                result: contended(
-                    threads,
-                    effort.run,
-                    || pool.get().expect("get"),
-                    |c| r2d2_select(c),
-                ),
+                result,
             });
         }
-        let async_pool = AsyncPool::new(
-            Pool::builder(autocommit.clone())
-                .min_size(max_size)
-                .max_size(max_size)
-                .build()
-                .expect("pool"),
-        );
-        out.push(Multi {
-            name: "dbpool async (AsyncPool)".into(),
-            max_size,
-            threads,
-            result: contended(
-                threads,
-                effort.run,
-                || futures::executor::block_on(async_pool.get()).expect("get"),
-                |c| {
-                    futures::executor::block_on(c.query("SELECT 1", params![])).expect("select");
-                },
-            ),
-        });
         per_request.push(threads);
     }
     // Last: its hundreds of sessions are still ending on the server when it stops, and
