@@ -260,6 +260,23 @@ impl Io {
     /// Waits up to `wait` for a message the server sends unasked — a notification, or the
     /// `FATAL` error and end of stream of a session it ended.
     pub(crate) fn look(&mut self, wait: Duration) -> dbapi::Result<()> {
+        let before = self.notifications.len();
+        self.read_for(wait, |notifications| notifications.len() > before)
+            .map_err(crate::from_postgres)
+    }
+
+    /// Turns the I/O until the stream ends (after the client is gone: the goodbye).
+    fn finish(&mut self) {
+        let _ = self.read_for(CLOSE_WAIT, |_| false);
+    }
+
+    /// Reads the server's messages, with no call of ours waiting, until the stream ends or
+    /// fails, `enough` says so, or `limit` passes.
+    fn read_for(
+        &mut self,
+        limit: Duration,
+        enough: impl Fn(&VecDeque<Notification>) -> bool,
+    ) -> Result<(), Error> {
         let Self {
             runtime,
             messages,
@@ -270,39 +287,14 @@ impl Io {
         if *ended {
             return Ok(());
         }
-        let before = notifications.len();
-        runtime
-            .block_on(async {
-                let seen = poll_fn(|cx| match drain(messages, notifications, ended, cx) {
-                    Poll::Ready(Some(Err(err))) => Poll::Ready(Err(err)),
-                    _ if *ended || notifications.len() > before => Poll::Ready(Ok(())),
-                    _ => Poll::Pending,
-                });
-                tokio::time::timeout(wait, seen).await.unwrap_or(Ok(()))
-            })
-            .map_err(crate::from_postgres)
-    }
-
-    /// Turns the I/O until the stream ends (after the client is gone: the goodbye).
-    fn finish(&mut self) {
-        if self.ended {
-            return;
-        }
-        let Self {
-            runtime,
-            messages,
-            notifications,
-            ended,
-            ..
-        } = self;
         runtime.block_on(async {
             let done = poll_fn(|cx| match drain(messages, notifications, ended, cx) {
-                Poll::Ready(Some(Err(_))) => Poll::Ready(()),
-                _ if *ended => Poll::Ready(()),
+                Poll::Ready(Some(Err(err))) => Poll::Ready(Err(err)),
+                _ if *ended || enough(notifications) => Poll::Ready(Ok(())),
                 _ => Poll::Pending,
             });
-            let _ = tokio::time::timeout(CLOSE_WAIT, done).await;
-        });
+            tokio::time::timeout(limit, done).await.unwrap_or(Ok(()))
+        })
     }
 }
 

@@ -10,7 +10,7 @@ mod support;
 
 use dbapi::{params, Connection, ErrorKind, Value};
 use dbapi_sqlite::Sqlite;
-use dbpool_core::{AsyncPool, Cleanup, CloseReason, Fairness, Pool, PoolError};
+use dbpool_core::{AsyncPool, Cleanup, CloseReason, Fairness, Pool, PoolError, ThreadPool};
 use support::counted::Counted;
 use support::PATIENCE;
 
@@ -303,14 +303,24 @@ fn many_tasks_share_a_small_pool_under_tokio_multi_thread() {
 fn a_clean_connection_is_back_on_drop_and_a_dirty_one_is_rolled_back_off_the_executor() {
     let module = Counted::new(Sqlite::memory());
     let counts = Arc::clone(&module.counts);
-    let pool = AsyncPool::new(Pool::builder(module).max_size(1).build().expect("pool"));
+    // One worker thread, so that a job stuck on it holds up anything sent there after.
+    let tpool = ThreadPool::new(1);
+    let pool = AsyncPool::with_thread_pool(
+        Pool::builder(module).max_size(1).build().expect("pool"),
+        tpool.clone(),
+    );
     futures::executor::block_on(async {
         let mut conn = pool.get().await.expect("get");
         conn.query("SELECT 1", params![]).await.expect("select");
+        let (unblock, blocked) = std::sync::mpsc::channel::<()>();
+        let stuck = tpool.spawn(move || blocked.recv());
         drop(conn);
-        // No transaction was open: returned by the drop itself, no rollback, no thread hop.
+        // No transaction was open: returned by the drop itself — no rollback, and no job on
+        // the (now stuck) thread pool, or the connection would not be idle yet.
         assert_eq!(pool.pool().stats().idle, 1);
         assert_eq!(counts.rollbacks(), 0);
+        unblock.send(()).expect("unblock");
+        stuck.await.expect("no panic").expect("received");
 
         let mut conn = pool.get().await.expect("get again");
         conn.execute("CREATE TABLE t (x INTEGER)", params![])
