@@ -268,6 +268,8 @@ impl Io {
     /// Turns the I/O until the stream ends (after the client is gone: the goodbye).
     fn finish(&mut self) {
         let _ = self.read_for(CLOSE_WAIT, |_| false);
+        // Over either way: a second call (the drop after a close) does not wait again.
+        self.ended = true;
     }
 
     /// Reads the server's messages, with no call of ours waiting, until the stream ends or
