@@ -293,8 +293,9 @@ impl Connection for PgConnection {
 
     /// Reads what the server sent unasked, without sending anything: a session the server
     /// ended while idle (`pg_terminate_backend`, a shutdown, an idle timeout) shows up as
-    /// its FATAL message or the end of the stream. The look waits at most a millisecond,
-    /// and only for a connection unused for [`crate::Postgres::check_alive_after`];
+    /// its FATAL message or the end of the stream. The look reads what has already arrived
+    /// and does not wait, and happens only for a connection unused for
+    /// [`crate::Postgres::check_alive_after`];
     /// otherwise only what the client already knows is checked. On a session that ran
     /// `LISTEN` through this adapter it never looks, so no notification is taken from the
     /// client's queue. (A `LISTEN` sent through [`PgConnection::native_mut`] is not seen: a
@@ -305,7 +306,7 @@ impl Connection for PgConnection {
         let mut failure = None;
         if look && !session.is_closed() {
             // The session's I/O only turns while it waits, so give it a moment.
-            if let Err(err) = session.io.look(Duration::from_millis(1)) {
+            if let Err(err) = session.io.look(Duration::ZERO) {
                 failure = Some(err);
             }
         }

@@ -215,10 +215,10 @@ impl Postgres {
     }
 
     /// How long a connection must sit unused before [`dbapi::Connection::check_alive`] looks for
-    /// the server's goodbye on its socket. That look waits up to a millisecond for the
-    /// session's I/O to turn (the client shows no socket to peek at), so a
-    /// connection in steady use is not looked at more than once per this interval; a
-    /// connection used within it is checked only for what the client already knows.
+    /// the server's goodbye on its socket. The look does not wait, but it turns the
+    /// session's I/O once (a system call), so a connection in steady use is not looked at
+    /// more than once per this interval; a connection used within it is checked only for
+    /// what the client already knows.
     /// Default 1 s; `Duration::ZERO` looks every time.
     #[must_use]
     pub fn check_alive_after(mut self, idle: Duration) -> Self {

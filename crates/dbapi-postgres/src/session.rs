@@ -258,7 +258,8 @@ impl Io {
     }
 
     /// Waits up to `wait` for a message the server sends unasked — a notification, or the
-    /// `FATAL` error and end of stream of a session it ended.
+    /// `FATAL` error and end of stream of a session it ended. `Duration::ZERO` reads what has
+    /// already arrived and does not wait.
     pub(crate) fn look(&mut self, wait: Duration) -> dbapi::Result<()> {
         let before = self.notifications.len();
         self.read_for(wait, |notifications| notifications.len() > before)
@@ -289,13 +290,32 @@ impl Io {
         if *ended {
             return Ok(());
         }
-        runtime.block_on(async {
-            let done = poll_fn(|cx| match drain(messages, notifications, ended, cx) {
-                Poll::Ready(Some(Err(err))) => Poll::Ready(Err(err)),
-                _ if *ended || enough(notifications) => Poll::Ready(Ok(())),
+        let mut seen =
+            |cx: &mut std::task::Context<'_>| match drain(messages, notifications, ended, cx) {
+                Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err))),
+                _ if *ended || enough(notifications) => Poll::Ready(Some(Ok(()))),
                 _ => Poll::Pending,
-            });
-            tokio::time::timeout(limit, done).await.unwrap_or(Ok(()))
+            };
+        runtime.block_on(async {
+            if limit.is_zero() {
+                // What has already arrived, with no wait: a first read, one turn of the I/O
+                // driver without blocking (a yield makes the runtime poll it for events the
+                // kernel holds), and a second read.
+                let now = |cx: &mut std::task::Context<'_>| match seen(cx) {
+                    Poll::Pending => Poll::Ready(None),
+                    ready => ready,
+                };
+                let mut now = now;
+                if let Some(outcome) = poll_fn(&mut now).await {
+                    return outcome;
+                }
+                tokio::task::yield_now().await;
+                return poll_fn(&mut now).await.unwrap_or(Ok(()));
+            }
+            let done = poll_fn(&mut seen);
+            tokio::time::timeout(limit, done)
+                .await
+                .map_or(Ok(()), |outcome| outcome.unwrap_or(Ok(())))
         })
     }
 }
