@@ -48,13 +48,18 @@ pub struct Session {
 /// The runtime and the message stream of one session (the client's other half).
 pub(crate) struct Io {
     runtime: Runtime,
+    inbox: Inbox,
+    /// Requests waited for, see [`Session::round_trips`].
+    round_trips: u64,
+}
+
+/// What the server sends: the stream, and what reading it left behind.
+struct Inbox {
     messages: Messages,
     /// Notifications read while waiting for replies, kept for [`Session::notifications`].
     notifications: VecDeque<Notification>,
     /// The stream ended or failed: the session is over.
     ended: bool,
-    /// Requests waited for, see [`Session::round_trips`].
-    round_trips: u64,
 }
 
 impl std::fmt::Debug for Session {
@@ -104,9 +109,11 @@ impl Session {
             client,
             io: Io {
                 runtime,
-                messages,
-                notifications: VecDeque::new(),
-                ended: false,
+                inbox: Inbox {
+                    messages,
+                    notifications: VecDeque::new(),
+                    ended: false,
+                },
                 round_trips: 0,
             },
         })
@@ -136,10 +143,10 @@ impl Session {
     /// # Errors
     /// The session's error if it ended.
     pub fn notifications(&mut self, wait: Duration) -> dbapi::Result<Vec<Notification>> {
-        if self.io.notifications.is_empty() {
+        if self.io.inbox.notifications.is_empty() {
             self.io.look(wait)?;
         }
-        Ok(self.io.notifications.drain(..).collect())
+        Ok(self.io.inbox.notifications.drain(..).collect())
     }
 
     /// Runs `sql` (simple protocol, no result), after a `BEGIN` sent with it when `begin`.
@@ -215,7 +222,7 @@ impl Session {
 
     /// Whether the session is known to be over (the client's channel is closed).
     pub(crate) fn is_closed(&self) -> bool {
-        self.io.ended || self.client.is_closed()
+        self.io.inbox.ended || self.client.is_closed()
     }
 
     /// Says goodbye to the server (a `Terminate` message) and waits, briefly, for it to be
@@ -235,23 +242,15 @@ impl Io {
     ) -> dbapi::Result<T> {
         let mut call = pin!(call);
         self.round_trips += 1;
-        let Self {
-            runtime,
-            messages,
-            notifications,
-            ended,
-            ..
-        } = self;
+        let Self { runtime, inbox, .. } = self;
         runtime.block_on(poll_fn(|cx| {
-            if !*ended {
-                if let Poll::Ready(Some(Err(err))) = drain(messages, notifications, ended, cx) {
-                    return Poll::Ready(Err(crate::from_postgres(err)));
-                }
+            if let Some(err) = inbox.read(cx) {
+                return Poll::Ready(Err(crate::from_postgres(err)));
             }
             match call.as_mut().poll(cx) {
                 Poll::Ready(done) => Poll::Ready(done.map_err(crate::from_postgres)),
                 // The stream is over: no reply is coming.
-                Poll::Pending if *ended => Poll::Ready(Err(session_over())),
+                Poll::Pending if inbox.ended => Poll::Ready(Err(session_over())),
                 Poll::Pending => Poll::Pending,
             }
         }))
@@ -261,8 +260,8 @@ impl Io {
     /// `FATAL` error and end of stream of a session it ended. `Duration::ZERO` reads what has
     /// already arrived and does not wait.
     pub(crate) fn look(&mut self, wait: Duration) -> dbapi::Result<()> {
-        let before = self.notifications.len();
-        self.read_for(wait, |notifications| notifications.len() > before)
+        let before = self.inbox.notifications.len();
+        self.read_for(wait, |inbox| inbox.notifications.len() > before)
             .map_err(crate::from_postgres)
     }
 
@@ -270,53 +269,61 @@ impl Io {
     fn finish(&mut self) {
         let _ = self.read_for(CLOSE_WAIT, |_| false);
         // Over either way: a second call (the drop after a close) does not wait again.
-        self.ended = true;
+        self.inbox.ended = true;
     }
 
     /// Reads the server's messages, with no call of ours waiting, until the stream ends or
     /// fails, `enough` says so, or `limit` passes.
-    fn read_for(
-        &mut self,
-        limit: Duration,
-        enough: impl Fn(&VecDeque<Notification>) -> bool,
-    ) -> Result<(), Error> {
-        let Self {
-            runtime,
-            messages,
-            notifications,
-            ended,
-            ..
-        } = self;
-        if *ended {
+    fn read_for(&mut self, limit: Duration, enough: impl Fn(&Inbox) -> bool) -> Result<(), Error> {
+        let Self { runtime, inbox, .. } = self;
+        if inbox.ended {
             return Ok(());
         }
-        let mut seen =
-            |cx: &mut std::task::Context<'_>| match drain(messages, notifications, ended, cx) {
-                Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err))),
-                _ if *ended || enough(notifications) => Poll::Ready(Some(Ok(()))),
-                _ => Poll::Pending,
-            };
+        // `Some` once there is an outcome; `None` while there is none yet.
+        let mut outcome = |cx: &mut std::task::Context<'_>| match inbox.read(cx) {
+            Some(err) => Some(Err(err)),
+            None if inbox.ended || enough(inbox) => Some(Ok(())),
+            None => None,
+        };
         runtime.block_on(async {
             if limit.is_zero() {
-                // What has already arrived, with no wait: a first read, one turn of the I/O
-                // driver without blocking (a yield makes the runtime poll it for events the
+                // What has already arrived, with no wait: a read, one turn of the I/O driver
+                // without blocking (a yield makes the runtime poll it for the events the
                 // kernel holds), and a second read.
-                let now = |cx: &mut std::task::Context<'_>| match seen(cx) {
-                    Poll::Pending => Poll::Ready(None),
-                    ready => ready,
-                };
-                let mut now = now;
-                if let Some(outcome) = poll_fn(&mut now).await {
-                    return outcome;
+                if let Some(first) = poll_fn(|cx| Poll::Ready(outcome(cx))).await {
+                    return first;
                 }
                 tokio::task::yield_now().await;
-                return poll_fn(&mut now).await.unwrap_or(Ok(()));
+                return poll_fn(|cx| Poll::Ready(outcome(cx)))
+                    .await
+                    .unwrap_or(Ok(()));
             }
-            let done = poll_fn(&mut seen);
-            tokio::time::timeout(limit, done)
-                .await
-                .map_or(Ok(()), |outcome| outcome.unwrap_or(Ok(())))
+            let done = poll_fn(|cx| outcome(cx).map_or(Poll::Pending, Poll::Ready));
+            tokio::time::timeout(limit, done).await.unwrap_or(Ok(()))
         })
+    }
+}
+
+impl Inbox {
+    /// Reads every message ready now: notifications are kept, notices dropped (the server's
+    /// log has them). Returns the session's failure if the stream failed; `ended` is set
+    /// when the stream is over either way. Reads nothing once it is over.
+    fn read(&mut self, cx: &mut std::task::Context<'_>) -> Option<Error> {
+        while !self.ended {
+            match self.messages.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(AsyncMessage::Notification(note)))) => {
+                    self.notifications.push_back(note);
+                }
+                Poll::Ready(Some(Ok(_))) => {}
+                Poll::Ready(Some(Err(err))) => {
+                    self.ended = true;
+                    return Some(err);
+                }
+                Poll::Ready(None) => self.ended = true,
+                Poll::Pending => break,
+            }
+        }
+        None
     }
 }
 
@@ -333,34 +340,6 @@ async fn after_begin<T>(
     let (began, done) = futures_util::future::join(client.batch_execute("BEGIN"), call).await;
     began?;
     done
-}
-
-/// Reads every message ready now: notifications are kept, notices dropped (the server's
-/// log has them). `Ready(Some(Err))` is the session's failure; `ended` is set when the
-/// stream is over either way.
-fn drain(
-    messages: &mut Messages,
-    notifications: &mut VecDeque<Notification>,
-    ended: &mut bool,
-    cx: &mut std::task::Context<'_>,
-) -> Poll<Option<Result<(), Error>>> {
-    loop {
-        match messages.as_mut().poll_next(cx) {
-            Poll::Ready(Some(Ok(AsyncMessage::Notification(note)))) => {
-                notifications.push_back(note);
-            }
-            Poll::Ready(Some(Ok(_))) => {}
-            Poll::Ready(Some(Err(err))) => {
-                *ended = true;
-                return Poll::Ready(Some(Err(err)));
-            }
-            Poll::Ready(None) => {
-                *ended = true;
-                return Poll::Ready(None);
-            }
-            Poll::Pending => return Poll::Pending,
-        }
-    }
 }
 
 impl Drop for Io {

@@ -63,11 +63,16 @@ impl<M: Module> PooledConnection<M> {
         }
     }
 
-    /// Hands the connection back to the pool (returned, or closed for `panicked`).
-    fn give_back(&mut self, panicked: bool) {
+    /// Ends the leak-detection registration, if any (once).
+    fn end_checkout(&mut self) {
         if let Some(id) = self.checkout.take() {
             self.pool.end_checkout(id);
         }
+    }
+
+    /// Hands the connection back to the pool (returned, or closed for `panicked`).
+    fn give_back(&mut self, panicked: bool) {
+        self.end_checkout();
         let Some(live) = self.live.take() else { return };
         if panicked {
             // The holder panicked mid-use: the session state is unknown. Never reuse it.
@@ -102,9 +107,7 @@ impl<M: Module> PooledConnection<M> {
         if calls_driver {
             return Some(Box::new(move || drop(self)));
         }
-        if let Some(id) = self.checkout.take() {
-            self.pool.end_checkout(id);
-        }
+        self.end_checkout();
         let live = self.live.take()?;
         let (live, reason) = self.pool.release_without_driver(live, self.uses.get())?;
         let pool = self.pool.clone();
@@ -124,9 +127,7 @@ impl<M: Module> PooledConnection<M> {
 
     /// Closes the connection for `reason` and frees its slot.
     pub(crate) fn discard_as(mut self, reason: CloseReason) {
-        if let Some(id) = self.checkout.take() {
-            self.pool.end_checkout(id);
-        }
+        self.end_checkout();
         if let Some(live) = self.live.take() {
             self.pool.discard_live(live, reason);
         }
