@@ -3,7 +3,7 @@
 use dbapi::{Connection, Error, Result};
 
 use crate::error_mapping::from_rusqlite;
-use crate::shapes::Shapes;
+use crate::live::LiveConnection;
 use crate::{Sqlite, SqliteCursor};
 
 /// An open SQLite connection.
@@ -13,18 +13,17 @@ use crate::{Sqlite, SqliteCursor};
 /// reads run outside one. `set_autocommit(true)` commits and makes every statement its own
 /// transaction.
 pub struct SqliteConnection {
-    conn: Option<rusqlite::Connection>,
+    /// The connection and the statements prepared on it; `None` once closed.
+    live: Option<LiveConnection>,
     module: Sqlite,
     autocommit: bool,
-    /// The result columns of queries run before, reused by later runs.
-    shapes: Shapes,
 }
 
 impl std::fmt::Debug for SqliteConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteConnection")
             .field("path", &self.module.path())
-            .field("open", &self.conn.is_some())
+            .field("open", &self.live.is_some())
             .field("autocommit", &self.autocommit)
             .finish()
     }
@@ -33,10 +32,9 @@ impl std::fmt::Debug for SqliteConnection {
 impl SqliteConnection {
     pub(crate) fn new(conn: rusqlite::Connection, module: Sqlite) -> Self {
         Self {
-            conn: Some(conn),
+            live: Some(LiveConnection::new(conn)),
             module,
             autocommit: false,
-            shapes: Shapes::default(),
         }
     }
 
@@ -45,18 +43,25 @@ impl SqliteConnection {
     /// # Errors
     /// An Interface error after `close()`.
     pub fn native(&self) -> Result<&rusqlite::Connection> {
-        self.conn
-            .as_ref()
-            .ok_or_else(|| Error::closed("connection"))
+        self.live().map(LiveConnection::conn)
     }
 
-    /// Mutable access to the rusqlite connection (for `transaction()` and the like).
+    /// Mutable access to the rusqlite connection (for `transaction()` and the like). The
+    /// statements the DB-API prepared on it are finalized first, as they borrow it; later
+    /// cursors prepare them again.
     ///
     /// # Errors
     /// An Interface error after `close()`.
     pub fn native_mut(&mut self) -> Result<&mut rusqlite::Connection> {
-        self.conn
+        self.live
             .as_mut()
+            .ok_or_else(|| Error::closed("connection"))?
+            .conn_mut()
+    }
+
+    fn live(&self) -> Result<&LiveConnection> {
+        self.live
+            .as_ref()
             .ok_or_else(|| Error::closed("connection"))
     }
 
@@ -87,14 +92,11 @@ impl Connection for SqliteConnection {
     type Cursor<'c> = SqliteCursor<'c>;
 
     fn cursor(&mut self) -> Result<SqliteCursor<'_>> {
-        let Self {
-            conn,
-            autocommit,
-            shapes,
-            ..
-        } = self;
-        let conn = conn.as_ref().ok_or_else(|| Error::closed("connection"))?;
-        Ok(SqliteCursor::new(conn, *autocommit, shapes))
+        let live = self
+            .live
+            .as_mut()
+            .ok_or_else(|| Error::closed("connection"))?;
+        Ok(SqliteCursor::new(live, self.autocommit))
     }
 
     fn commit(&mut self) -> Result<()> {
@@ -106,14 +108,14 @@ impl Connection for SqliteConnection {
     }
 
     fn close(&mut self) -> Result<()> {
-        match self.conn.take() {
-            Some(conn) => conn.close().map_err(|(_, e)| from_rusqlite(e)),
+        match self.live.take() {
+            Some(live) => live.into_conn()?.close().map_err(|(_, e)| from_rusqlite(e)),
             None => Ok(()),
         }
     }
 
     fn is_closed(&self) -> bool {
-        self.conn.is_none()
+        self.live.is_none()
     }
 
     /// Rolls back, then re-applies the module's busy timeout and pragmas and turns
@@ -134,6 +136,6 @@ impl Connection for SqliteConnection {
     }
 
     fn in_transaction(&self) -> Option<bool> {
-        self.conn.as_ref().map(|c| !c.is_autocommit())
+        self.live.as_ref().map(|live| !live.conn().is_autocommit())
     }
 }

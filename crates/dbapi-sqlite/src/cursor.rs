@@ -6,28 +6,29 @@ use std::sync::Arc;
 use dbapi::{Cursor, CursorState, Error, Params, Result, Row, Value};
 
 use crate::error_mapping::from_rusqlite;
-use crate::shapes::Shapes;
+use crate::live::{LiveConnection, Prepared};
 use crate::value_mapping::{self, Bind, Declared};
 
 /// A cursor on a [`crate::SqliteConnection`]. Result sets are read completely by `execute`
 /// and buffered, so `rowcount` after a `SELECT` is exact.
 pub struct SqliteCursor<'c> {
-    conn: &'c rusqlite::Connection,
-    /// The connection's result shapes: a query seen before builds no column metadata.
-    shapes: &'c mut Shapes,
+    /// The connection and its prepared statements (each with its result's shape).
+    live: &'c mut LiveConnection,
     autocommit: bool,
     state: CursorState,
     lastrowid: Option<i64>,
     /// Whether the next query streams ([`Cursor::set_streaming`]).
     streaming: bool,
-    /// A streaming query in progress.
-    stream: Option<Stream<'c>>,
+    /// A streaming query in progress (boxed: a buffering cursor stays small to build and
+    /// move).
+    stream: Option<Box<Stream>>,
 }
 
-/// A query whose rows are read as they are fetched: its statement, stepped one row per
-/// fetch.
-struct Stream<'c> {
-    stmt: rusqlite::CachedStatement<'c>,
+/// A query whose rows are read as they are fetched: its statement, taken out of the
+/// connection's kept statements while it is stepped one row per fetch.
+struct Stream {
+    sql: Box<str>,
+    prepared: Prepared,
     columns: Arc<[dbapi::Column]>,
     kinds: Box<[Declared]>,
     /// The first row, read by `execute` (it tells the expression columns' types).
@@ -35,7 +36,7 @@ struct Stream<'c> {
     fetched: i64,
 }
 
-impl Stream<'_> {
+impl Stream {
     /// The next row: the statement is stepped once. A fresh `Rows` continues from where
     /// the statement stands (rusqlite resets a statement only when its `Rows` is dropped or
     /// runs out), so the `Rows` of a row in hand is forgotten, not dropped.
@@ -44,7 +45,7 @@ impl Stream<'_> {
             self.fetched += 1;
             return Ok(Some(first));
         }
-        let mut rows = self.stmt.raw_query();
+        let mut rows = self.prepared.stmt.raw_query();
         let step = match rows.next() {
             Ok(Some(row)) => read_values(row, &self.kinds).map(Some),
             Ok(None) => Ok(None),
@@ -62,9 +63,10 @@ impl Stream<'_> {
         }
     }
 
-    /// Abandons the query: the statement is reset before it goes back to the cache.
-    fn end(mut self) {
-        drop(self.stmt.raw_query());
+    /// Ends the query: the connection keeps the statement again.
+    fn end(self: Box<Self>, live: &mut LiveConnection) {
+        let Self { sql, prepared, .. } = *self;
+        live.put_back(sql, prepared);
     }
 }
 
@@ -97,13 +99,18 @@ fn read_values(row: &rusqlite::Row<'_>, kinds: &[Declared]) -> Result<Vec<Value>
     Ok(values)
 }
 
-fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &Params) -> Result<()> {
+/// Binds every parameter of a kept statement (the values of its last run are cleared first,
+/// so none is left over).
+fn bind(stmt: &mut rusqlite::Statement<'_>, params: &Params) -> Result<()> {
     let expected = stmt.parameter_count();
     if params.len() != expected {
         return Err(Error::programming(format!(
             "the statement has {expected} parameter markers but {} values were given",
             params.len()
         )));
+    }
+    if expected > 0 {
+        stmt.clear_bindings();
     }
     match params {
         Params::None => {}
@@ -134,14 +141,9 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &Params) -> Result<()>
 }
 
 impl<'c> SqliteCursor<'c> {
-    pub(crate) fn new(
-        conn: &'c rusqlite::Connection,
-        autocommit: bool,
-        shapes: &'c mut Shapes,
-    ) -> Self {
+    pub(crate) fn new(live: &'c mut LiveConnection, autocommit: bool) -> Self {
         Self {
-            conn,
-            shapes,
+            live,
             autocommit,
             state: CursorState::new(),
             lastrowid: None,
@@ -153,30 +155,32 @@ impl<'c> SqliteCursor<'c> {
     /// Ends a streaming query in progress, if any.
     fn end_stream(&mut self) {
         if let Some(stream) = self.stream.take() {
-            stream.end();
+            stream.end(self.live);
         }
     }
 
     fn run(&mut self, sql: &str, params: &Params) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(sql).map_err(from_rusqlite)?;
-        bind(&mut stmt, params)?;
+        let (conn, prepared) = self.live.prepared(sql)?;
+        let (stmt, mut shape) = prepared.parts();
+        bind(stmt, params)?;
         if !self.autocommit
             && !stmt.readonly()
-            && self.conn.is_autocommit()
+            && conn.is_autocommit()
             && !controls_transactions(sql)
         {
-            self.conn.execute_batch("BEGIN").map_err(from_rusqlite)?;
+            conn.execute_batch("BEGIN").map_err(from_rusqlite)?;
         }
         if stmt.column_count() == 0 {
-            let changed = stmt.raw_execute().map_err(from_rusqlite)?;
+            let changed = stmt.raw_execute().map_err(from_rusqlite);
+            stmt.clear_bindings();
             self.state
-                .set_rowcount(i64::try_from(changed).unwrap_or(i64::MAX));
-            self.lastrowid = Some(self.conn.last_insert_rowid());
+                .set_rowcount(i64::try_from(changed?).unwrap_or(i64::MAX));
+            self.lastrowid = Some(conn.last_insert_rowid());
             return Ok(());
         }
         let writes = !stmt.readonly();
         if self.streaming && !writes {
-            return self.start_stream(sql, stmt);
+            return self.start_stream(sql);
         }
         let mut buffered = VecDeque::new();
         let mut rows = stmt.raw_query();
@@ -184,7 +188,7 @@ impl<'c> SqliteCursor<'c> {
         // change reports its new columns only then.
         let columns = match rows.next().map_err(from_rusqlite)? {
             Some(row) => {
-                let shape = self.shapes.get(sql, row.as_ref());
+                let shape = shape.get(row.as_ref());
                 let values = read_values(row, &shape.kinds)?;
                 shape.fit_first_row(Some(&values));
                 buffered.push_back(Row::new(Arc::clone(&shape.columns), values)?);
@@ -197,61 +201,82 @@ impl<'c> SqliteCursor<'c> {
             None => None,
         };
         drop(rows);
+        if !params.is_empty() {
+            stmt.clear_bindings();
+        }
         let columns = columns.unwrap_or_else(|| {
             // No rows: the statement, stepped once, describes its columns.
-            let shape = self.shapes.get(sql, &stmt);
+            let shape = shape.get(stmt);
             shape.fit_first_row(None);
             Arc::clone(&shape.columns)
         });
         self.state.set_result(columns, buffered);
         if writes {
             self.state
-                .set_rowcount(i64::try_from(self.conn.changes()).unwrap_or(i64::MAX));
-            self.lastrowid = Some(self.conn.last_insert_rowid());
+                .set_rowcount(i64::try_from(conn.changes()).unwrap_or(i64::MAX));
+            self.lastrowid = Some(conn.last_insert_rowid());
         }
         Ok(())
     }
+
+    /// Starts streaming a read-only query whose statement is prepared and bound: reads its
+    /// first row (which tells the expression columns' types) and keeps the statement for
+    /// the fetches.
+    fn start_stream(&mut self, sql: &str) -> Result<()> {
+        let (sql, mut prepared) = self.live.take(sql)?;
+        match first_row(&mut prepared) {
+            Ok(Some((first, columns, kinds))) => {
+                self.state.set_result(Arc::clone(&columns), VecDeque::new());
+                self.state.set_rowcount(-1);
+                self.stream = Some(Box::new(Stream {
+                    sql,
+                    prepared,
+                    columns,
+                    kinds,
+                    first: Some(first),
+                    fetched: 0,
+                }));
+                Ok(())
+            }
+            Ok(None) => {
+                // No rows: the statement, stepped once, describes its columns.
+                let (stmt, mut shape) = prepared.parts();
+                let shape = shape.get(stmt);
+                shape.fit_first_row(None);
+                self.state
+                    .set_result(Arc::clone(&shape.columns), VecDeque::new());
+                self.live.put_back(sql, prepared);
+                Ok(())
+            }
+            Err(err) => {
+                self.live.put_back(sql, prepared);
+                Err(err)
+            }
+        }
+    }
 }
 
-impl<'c> SqliteCursor<'c> {
-    /// Starts streaming a read-only query: reads its first row (which tells the expression
-    /// columns' types) and keeps the statement for the fetches.
-    fn start_stream(&mut self, sql: &str, mut stmt: rusqlite::CachedStatement<'c>) -> Result<()> {
-        let mut rows = stmt.raw_query();
-        let first = match rows.next().map_err(from_rusqlite)? {
-            Some(row) => {
-                let shape = self.shapes.get(sql, row.as_ref());
-                let values = read_values(row, &shape.kinds)?;
-                shape.fit_first_row(Some(&values));
-                Some((
-                    Row::new(Arc::clone(&shape.columns), values)?,
-                    Arc::clone(&shape.columns),
-                    shape.kinds.clone(),
-                ))
-            }
-            None => None,
-        };
-        let Some((first, columns, kinds)) = first else {
-            drop(rows);
-            let shape = self.shapes.get(sql, &stmt);
-            shape.fit_first_row(None);
-            self.state
-                .set_result(Arc::clone(&shape.columns), VecDeque::new());
-            return Ok(());
-        };
-        // The statement stays on its first row for the next fetch.
-        std::mem::forget(rows);
-        self.state.set_result(Arc::clone(&columns), VecDeque::new());
-        self.state.set_rowcount(-1);
-        self.stream = Some(Stream {
-            stmt,
-            columns,
-            kinds,
-            first: Some(first),
-            fetched: 0,
-        });
-        Ok(())
-    }
+/// The first row of a streaming query, its columns and how they read back; the statement
+/// stays on that row for the next step. `None` (the statement reset) when there are no rows.
+type FirstRow = (Row, Arc<[dbapi::Column]>, Box<[Declared]>);
+
+fn first_row(prepared: &mut Prepared) -> Result<Option<FirstRow>> {
+    let (stmt, mut shape) = prepared.parts();
+    let mut rows = stmt.raw_query();
+    let Some(row) = rows.next().map_err(from_rusqlite)? else {
+        return Ok(None);
+    };
+    let shape = shape.get(row.as_ref());
+    let values = read_values(row, &shape.kinds)?;
+    shape.fit_first_row(Some(&values));
+    let first = Row::new(Arc::clone(&shape.columns), values)?;
+    // The statement stays on its first row for the next fetch.
+    std::mem::forget(rows);
+    Ok(Some((
+        first,
+        Arc::clone(&shape.columns),
+        shape.kinds.clone(),
+    )))
 }
 
 impl Drop for SqliteCursor<'_> {
@@ -279,7 +304,7 @@ impl Cursor for SqliteCursor<'_> {
             other => {
                 // Exhausted (or failed): the row count is known now.
                 let fetched = stream.fetched;
-                self.stream = None;
+                self.end_stream();
                 self.state.set_rowcount(fetched);
                 other
             }

@@ -31,6 +31,7 @@
 mod connection;
 mod cursor;
 mod error_mapping;
+mod live;
 mod module;
 mod shapes;
 mod value_mapping;

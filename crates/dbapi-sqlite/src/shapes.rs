@@ -1,21 +1,15 @@
-//! Result shapes of statements seen before: the columns of a query (names, declared types,
-//! how each reads back) built once per connection and shared by every result of that query,
-//! instead of allocated anew on every `execute`.
+//! The shape of a statement's result: its columns (names, declared types, how each reads
+//! back), built once per prepared statement and shared by every result it returns, instead
+//! of allocated anew on every `execute` (see [`crate::live`] for when it is rebuilt).
 //!
-//! A cached shape is checked against the prepared statement on every use (names and
-//! declared types, read without allocating), so a schema change — here or by another
-//! connection — is picked up at once. An expression column's type code comes from the first
-//! row's value; when that changes, the columns are rebuilt.
+//! An expression column's type code comes from the first row's value; when that changes,
+//! the columns are rebuilt.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use dbapi::{Column, Value};
 
 use crate::value_mapping::{self, Declared};
-
-/// At most this many shapes are kept per connection; past it the cache starts over.
-const CAPACITY: usize = 256;
 
 /// One query's result columns.
 pub(crate) struct Shape {
@@ -28,7 +22,8 @@ pub(crate) struct Shape {
 }
 
 impl Shape {
-    fn of(stmt: &rusqlite::Statement<'_>) -> Self {
+    /// The shape of `stmt`'s result.
+    pub(crate) fn of(stmt: &rusqlite::Statement<'_>) -> Self {
         let decls: Box<[Option<Box<str>>]> = stmt
             .columns()
             .map(|c| c.decl_type().map(Box::from))
@@ -43,17 +38,6 @@ impl Shape {
             decls,
             columns,
         }
-    }
-
-    /// Whether the statement still has these columns (names and declared types).
-    fn fits(&self, stmt: &rusqlite::Statement<'_>) -> bool {
-        stmt.column_count() == self.columns.len()
-            && stmt
-                .columns()
-                .zip(self.columns.iter().zip(self.decls.iter()))
-                .all(|(c, (column, decl))| {
-                    c.name() == &*column.name && c.decl_type() == decl.as_deref()
-                })
     }
 
     /// Makes the expression columns' type codes those of `first` (the first row; `None`
@@ -81,28 +65,5 @@ impl Shape {
                 )
             })
             .collect();
-    }
-}
-
-/// The shapes of one connection's queries, by SQL text.
-#[derive(Default)]
-pub(crate) struct Shapes {
-    by_sql: HashMap<Box<str>, Shape>,
-}
-
-impl Shapes {
-    /// The shape of `sql`'s result: the cached one when it still fits `stmt`, else a new one.
-    pub(crate) fn get(&mut self, sql: &str, stmt: &rusqlite::Statement<'_>) -> &mut Shape {
-        let fits = self.by_sql.get(sql).is_some_and(|shape| shape.fits(stmt));
-        if !fits {
-            if self.by_sql.len() >= CAPACITY {
-                self.by_sql.clear();
-            }
-            self.by_sql.insert(sql.into(), Shape::of(stmt));
-        }
-        match self.by_sql.get_mut(sql) {
-            Some(shape) => shape,
-            None => unreachable!("inserted above"),
-        }
     }
 }
