@@ -1,23 +1,15 @@
 //! [`MysqlCursor`]: executes statements and buffers every result set they return.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 
-use dbapi::{Column, Cursor, CursorState, Error, Params, Result, Row};
+use dbapi::{Cursor, CursorState, Params, Result, Row};
 use mysql::prelude::{Protocol, Queryable};
-use mysql::QueryResult;
+use mysql::{Conn, QueryResult};
 
-use crate::decode::{self, Decoder};
 use crate::params::to_mysql;
+use crate::results::{read_all, Failure, Outcome};
+use crate::stream::{RowStream, Stream};
 use crate::MysqlConnection;
-
-/// One result of a statement, read completely.
-enum Outcome {
-    /// A result set.
-    Rows(Arc<[Column]>, VecDeque<Row>),
-    /// An OK packet: affected rows and the last insert id.
-    Done { affected: u64, insert_id: u64 },
-}
 
 /// A cursor on a [`MysqlConnection`]. `execute` reads every result the statement returns;
 /// [`Cursor::nextset`] moves from one to the next (several statements separated by `;`, or
@@ -26,11 +18,23 @@ enum Outcome {
 /// Statements without parameters go over the text protocol (one round trip, several
 /// statements allowed); statements with parameters are prepared once per connection and
 /// cached, then run over the binary protocol.
+///
+/// With [`Cursor::set_streaming`] on, a query's first result set is read as it is fetched
+/// instead (MySQL's unbuffered protocol, as MySQLdb's `SSCursor`); the results after it are
+/// read when it ends. Until the streamed set is read to its end or the cursor moves on, the
+/// connection can do nothing else, and moving on early reads and discards the rows left.
 pub struct MysqlCursor<'c> {
     conn: &'c mut MysqlConnection,
     state: CursorState,
     pending: VecDeque<Outcome>,
     lastrowid: Option<i64>,
+    /// Whether the next query streams.
+    streaming: bool,
+    /// The streamed result set in progress: it borrows the connection's `Conn` (see
+    /// `start_stream`), so the cursor reaches `conn` only once it is gone.
+    stream: Option<Box<dyn RowStream + 'c>>,
+    /// Rows fetched from the stream so far.
+    streamed: i64,
 }
 
 impl<'c> MysqlCursor<'c> {
@@ -40,11 +44,17 @@ impl<'c> MysqlCursor<'c> {
             state: CursorState::new(),
             pending: VecDeque::new(),
             lastrowid: None,
+            streaming: false,
+            stream: None,
+            streamed: 0,
         }
     }
 
     fn run(&mut self, sql: &str, params: mysql::Params) -> Result<()> {
         self.conn.before_statement(sql)?;
+        if self.streaming {
+            return self.start_stream(sql, params);
+        }
         let native = self.conn.native_mut()?;
         let outcomes = match params {
             mysql::Params::Empty => native
@@ -56,12 +66,74 @@ impl<'c> MysqlCursor<'c> {
                 .map_err(Failure::Driver)
                 .and_then(read_all),
         };
-        let outcomes = outcomes.map_err(|failure| match failure {
-            Failure::Driver(e) => self.conn.check(e),
-            Failure::Decode(e) => e,
-        })?;
+        let outcomes = outcomes.map_err(|failure| self.fail(failure))?;
         self.pending = outcomes.into();
         self.advance().map(drop)
+    }
+
+    /// Runs a statement whose first result set streams: its rows stay on the connection
+    /// until they are fetched. A statement whose first result has no columns is read
+    /// completely, as without streaming.
+    #[allow(unsafe_code)]
+    fn start_stream(&mut self, sql: &str, params: mysql::Params) -> Result<()> {
+        let native: *mut Conn = self.conn.native_mut()?;
+        // SAFETY: `native` is the `Conn` of the connection this cursor borrows mutably for
+        // `'c`, so nothing but this cursor can reach it, and it cannot move or drop, until
+        // `'c` ends. The `&'c mut` made here goes to the stream alone: while the stream lives
+        // the cursor does not touch `self.conn` (every path that does — `execute`, `close`,
+        // a failure, the end of the set — drops the stream first), and the stream is a field
+        // of the cursor, so it is dropped no later than the cursor.
+        let native: &'c mut Conn = unsafe { &mut *native };
+        let started = match params {
+            mysql::Params::Empty => native.query_iter(sql).map(stream_or_read),
+            params => native.exec_iter(sql, params).map(stream_or_read),
+        };
+        match started.map_err(Failure::Driver).and_then(|started| started) {
+            Ok(Started::Stream(stream, columns)) => {
+                self.state.set_result(columns, VecDeque::new());
+                self.state.set_rowcount(-1);
+                self.stream = Some(stream);
+                self.streamed = 0;
+                Ok(())
+            }
+            Ok(Started::Read(outcomes)) => {
+                self.pending = outcomes.into();
+                self.advance().map(drop)
+            }
+            Err(failure) => Err(self.fail(failure)),
+        }
+    }
+
+    /// The error of a failed read; a lost connection marks the connection broken.
+    fn fail(&mut self, failure: Failure) -> dbapi::Error {
+        match failure {
+            Failure::Driver(e) => self.conn.check(e),
+            Failure::Decode(e) => e,
+        }
+    }
+
+    /// The next row of the streamed set; at its end, the results after it are read and the
+    /// stream ends.
+    fn fetch_streamed(&mut self) -> Result<Option<Row>> {
+        let Some(stream) = &mut self.stream else {
+            return self.state.fetch_next();
+        };
+        match stream.next_row() {
+            Ok(Some(row)) => {
+                self.streamed += 1;
+                Ok(Some(row))
+            }
+            Ok(None) => {
+                let rest = self.stream.take().map_or(Ok(Vec::new()), RowStream::rest);
+                self.state.set_rowcount(self.streamed);
+                self.pending = rest.map_err(|failure| self.fail(failure))?.into();
+                Ok(None)
+            }
+            Err(failure) => {
+                self.stream = None;
+                Err(self.fail(failure))
+            }
+        }
     }
 
     /// Makes the next pending result current; `false` when there is none.
@@ -86,58 +158,30 @@ impl<'c> MysqlCursor<'c> {
     }
 }
 
-/// Why reading a statement's results failed.
-enum Failure {
-    /// The driver or the server failed.
-    Driver(mysql::Error),
-    /// A value could not be decoded (the rest of the results are drained on drop).
-    Decode(Error),
+/// A statement started with streaming on.
+enum Started<'c> {
+    /// Its first result set, to be read as it is fetched, and that set's description.
+    Stream(Box<dyn RowStream + 'c>, std::sync::Arc<[dbapi::Column]>),
+    /// Its results, read completely: the first had no columns.
+    Read(Vec<Outcome>),
 }
 
-/// Reads every result of a statement.
-fn read_all<P: Protocol>(mut result: QueryResult<'_, '_, '_, P>) -> Result<Vec<Outcome>, Failure> {
-    let mut outcomes = Vec::new();
-    while let Some(set) = result.iter() {
-        let native_columns = set.columns();
-        let native_columns = native_columns.as_ref();
-        if native_columns.is_empty() {
-            let done = Outcome::Done {
-                affected: set.affected_rows(),
-                insert_id: set.last_insert_id().unwrap_or(0),
-            };
-            // A set without columns is either a statement's OK or a later statement's
-            // error; only iterating it tells which.
-            for row in set {
-                row.map_err(Failure::Driver)?;
-            }
-            outcomes.push(done);
-            continue;
+fn stream_or_read<'c, P: Protocol + 'c>(
+    result: QueryResult<'c, 'c, 'c, P>,
+) -> Result<Started<'c>, Failure> {
+    match Stream::new(result) {
+        Ok(stream) => {
+            let columns = std::sync::Arc::clone(stream.columns());
+            Ok(Started::Stream(Box::new(stream), columns))
         }
-        let decoders: Vec<Decoder> = native_columns.iter().map(Decoder::for_column).collect();
-        let columns: Arc<[Column]> = native_columns
-            .iter()
-            .zip(&decoders)
-            .map(|(c, d)| decode::column(c, *d))
-            .collect();
-        let mut rows = VecDeque::new();
-        for row in set {
-            let values = row
-                .map_err(Failure::Driver)?
-                .unwrap()
-                .into_iter()
-                .zip(&decoders)
-                .map(|(value, decoder)| decoder.decode(value))
-                .collect::<Result<Vec<_>>>()
-                .and_then(|values| Row::new(Arc::clone(&columns), values));
-            rows.push_back(values.map_err(Failure::Decode)?);
-        }
-        outcomes.push(Outcome::Rows(columns, rows));
+        Err(result) => read_all(result).map(Started::Read),
     }
-    Ok(outcomes)
 }
 
 impl Cursor for MysqlCursor<'_> {
     fn execute(&mut self, sql: &str, params: &Params) -> Result<()> {
+        // Ends a stream in progress (its rows left are read and discarded).
+        self.stream = None;
         self.state.begin_execute()?;
         self.pending.clear();
         self.lastrowid = None;
@@ -157,7 +201,26 @@ impl Cursor for MysqlCursor<'_> {
         self.run(sql, native)
     }
 
-    dbapi::delegate_cursor_state!(state);
+    dbapi::delegate_cursor_state!(state, without fetch_next and close);
+
+    fn fetch_next(&mut self) -> Result<Option<Row>> {
+        self.state.check_open()?;
+        self.fetch_streamed()
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.stream = None;
+        self.pending.clear();
+        self.state.close();
+        Ok(())
+    }
+
+    /// Streams the first result set of each query (see [`MysqlCursor`]).
+    fn set_streaming(&mut self, on: bool) -> Result<()> {
+        self.state.check_open()?;
+        self.streaming = on;
+        Ok(())
+    }
 
     /// `CALL procname(?, …)`; the procedure's result sets are fetchable, one after another
     /// with [`Cursor::nextset`].

@@ -39,6 +39,8 @@
 //!   tracks the transaction itself: any statement with autocommit off, or `BEGIN` / `START
 //!   TRANSACTION`, opens one; `COMMIT`, `ROLLBACK` and the DB-API calls end it. It errs on
 //!   the side of "open" (an extra `ROLLBACK`), never of "clean".
+//! - Streaming ([`dbapi::Cursor::set_streaming`]): a query's first result set is read as it
+//!   is fetched, over the unbuffered protocol (MySQLdb's `SSCursor`); see [`MysqlCursor`].
 //! - Pure Rust by default: the `mysql` crate's `minimal-rust` features (flate2's Rust back
 //!   end), no OpenSSL and no C compiler. TLS is rustls (with ring, as in `dbapi-postgres`)
 //!   behind this crate's `tls` feature, with libpq's `sslmode` meanings (see
@@ -52,7 +54,9 @@ pub mod decode;
 mod error_mapping;
 mod module;
 mod params;
+mod results;
 mod socket;
+mod stream;
 
 pub use connection::MysqlConnection;
 pub use cursor::MysqlCursor;
