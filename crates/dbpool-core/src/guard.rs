@@ -8,7 +8,7 @@ use std::panic::Location;
 
 use dbapi::{Column, Connection, Cursor, Error, Module, Params, Result, Row};
 
-use crate::pool::Live;
+use crate::pool::{Conn, Live};
 use crate::{Cleanup, CloseReason, Pool};
 
 /// A connection checked out of a [`Pool`] (eventlet's `PooledConnectionWrapper`).
@@ -26,15 +26,38 @@ use crate::{Cleanup, CloseReason, Pool};
 #[must_use = "dropping the connection returns it to the pool at once"]
 pub struct PooledConnection<M: Module> {
     pool: Pool<M>,
+    /// The connection, with this checkout's [`Checkout`] record; `None` once given back.
     live: Option<Live<M::Connection>>,
-    cleanup: Option<Cleanup<M::Connection>>,
+}
+
+/// What one checkout records about its connection. It is kept in the connection's box, not
+/// in the guard, so that the guard is two pointers: handing it out and returning it moves
+/// nothing more, and the uncontended get + return stays near a bare lock's cost.
+pub(crate) struct Checkout<C> {
+    /// The cleanup to run on return instead of the pool's.
+    cleanup: Option<Cleanup<C>>,
     touched: Cell<bool>,
     broken: Cell<bool>,
     /// Statements run through this checkout (`max_usage` counts them).
     uses: Cell<u64>,
     site: &'static Location<'static>,
     /// The leak-detection registration, when detection is on.
-    checkout: Option<u64>,
+    registration: Option<u64>,
+}
+
+impl<C> Checkout<C> {
+    /// The record of a connection not checked out yet.
+    #[track_caller]
+    pub(crate) fn none() -> Self {
+        Self {
+            cleanup: None,
+            touched: Cell::new(false),
+            broken: Cell::new(false),
+            uses: Cell::new(0),
+            site: Location::caller(),
+            registration: None,
+        }
+    }
 }
 
 fn returned() -> Error {
@@ -46,26 +69,42 @@ fn returned() -> Error {
 impl<M: Module> PooledConnection<M> {
     pub(crate) fn new(
         pool: Pool<M>,
-        live: Live<M::Connection>,
+        mut live: Live<M::Connection>,
         cleanup: Option<Cleanup<M::Connection>>,
         site: &'static Location<'static>,
     ) -> Self {
-        let checkout = pool.begin_checkout(site);
+        let checkout = &mut live.checkout;
+        checkout.cleanup = cleanup;
+        checkout.touched.set(false);
+        checkout.broken.set(false);
+        checkout.uses.set(0);
+        checkout.site = site;
+        checkout.registration = pool.begin_checkout(site);
         Self {
             pool,
             live: Some(live),
-            cleanup,
-            touched: Cell::new(false),
-            broken: Cell::new(false),
-            uses: Cell::new(0),
-            site,
-            checkout,
+        }
+    }
+
+    /// This checkout's record, while the connection is held.
+    fn held(&self) -> Option<&Checkout<M::Connection>> {
+        self.live.as_ref().map(|live| &live.checkout)
+    }
+
+    /// Notes that the connection was (or may have been) used.
+    fn touch(&self) {
+        if let Some(held) = self.held() {
+            held.touched.set(true);
         }
     }
 
     /// Ends the leak-detection registration, if any (once).
     fn end_checkout(&mut self) {
-        if let Some(id) = self.checkout.take() {
+        let registration = self
+            .live
+            .as_mut()
+            .and_then(|live| live.checkout.registration.take());
+        if let Some(id) = registration {
             self.pool.end_checkout(id);
         }
     }
@@ -73,18 +112,24 @@ impl<M: Module> PooledConnection<M> {
     /// Hands the connection back to the pool (returned, or closed for `panicked`).
     fn give_back(&mut self, panicked: bool) {
         self.end_checkout();
-        let Some(live) = self.live.take() else { return };
+        let Some(mut live) = self.live.take() else {
+            return;
+        };
         if panicked {
             // The holder panicked mid-use: the session state is unknown. Never reuse it.
             self.pool.discard_live(live, CloseReason::Panicked);
         } else {
-            self.pool.release(
-                live,
-                self.cleanup.as_ref(),
-                self.broken.get(),
-                self.touched.get(),
-                self.uses.get(),
-            );
+            let held = &mut live.checkout;
+            // Tested before taken: the usual `None` is read as its tag alone (a whole-value
+            // move of the just-written field stalls the return on store forwarding).
+            let cleanup = if held.cleanup.is_some() {
+                held.cleanup.take()
+            } else {
+                None
+            };
+            let (broken, touched, uses) = (held.broken.get(), held.touched.get(), held.uses.get());
+            self.pool
+                .release(live, cleanup.as_ref(), broken, touched, uses);
         }
     }
 
@@ -96,20 +141,24 @@ impl<M: Module> PooledConnection<M> {
         M: 'static,
     {
         let calls_driver = self.live.as_ref().is_some_and(|live| {
+            let held = &live.checkout;
             self.pool.release_calls_driver(
                 live,
-                self.cleanup.as_ref(),
-                self.broken.get(),
-                self.touched.get(),
-                self.uses.get(),
+                held.cleanup.as_ref(),
+                held.broken.get(),
+                held.touched.get(),
+                held.uses.get(),
             )
         });
         if calls_driver {
             return Some(Box::new(move || drop(self)));
         }
         self.end_checkout();
-        let live = self.live.take()?;
-        let (live, reason) = self.pool.release_without_driver(live, self.uses.get())?;
+        let mut live = self.live.take()?;
+        // Nothing to run: the cleanup (if any) is not needed, and is not kept either.
+        live.checkout.cleanup = None;
+        let uses = live.checkout.uses.get();
+        let (live, reason) = self.pool.release_without_driver(live, uses)?;
         let pool = self.pool.clone();
         Some(Box::new(move || pool.discard_live(live, reason)))
     }
@@ -135,13 +184,17 @@ impl<M: Module> PooledConnection<M> {
 
     /// Marks the connection broken: it will be closed, not reused, when returned.
     pub fn mark_broken(&self) {
-        self.broken.set(true);
+        if let Some(held) = self.held() {
+            held.broken.set(true);
+        }
     }
 
     /// Replaces the cleanup run when this connection is returned (eventlet's
     /// `put(conn, cleanup=…)`).
     pub fn set_cleanup(&mut self, cleanup: Cleanup<M::Connection>) {
-        self.cleanup = Some(cleanup);
+        if let Some(live) = &mut self.live {
+            live.checkout.cleanup = Some(cleanup);
+        }
     }
 
     /// eventlet's `bool(conn)`: true while the wrapper holds a connection not known to be
@@ -150,7 +203,7 @@ impl<M: Module> PooledConnection<M> {
     pub fn is_usable(&self) -> bool {
         self.live
             .as_ref()
-            .is_some_and(|live| !self.broken.get() && !live.raw.is_broken())
+            .is_some_and(|live| !live.checkout.broken.get() && !live.raw.is_broken())
     }
 
     /// The pool this connection belongs to.
@@ -159,10 +212,13 @@ impl<M: Module> PooledConnection<M> {
         &self.pool
     }
 
-    /// Where this connection was checked out (`get()`'s caller), for leak reports.
+    /// Where this connection was checked out (`get()`'s caller), for leak reports. Once it
+    /// was returned through [`Connection::close`], that is no longer kept: this gives the
+    /// location of this call instead.
     #[must_use]
+    #[track_caller]
     pub fn checkout_site(&self) -> &'static Location<'static> {
-        self.site
+        self.held().map_or_else(Location::caller, |held| held.site)
     }
 
     /// When this connection's `max_age` runs out (for the pool's own tests).
@@ -176,14 +232,14 @@ impl<M: Module> PooledConnection<M> {
     }
 
     fn raw_mut(&mut self) -> Result<&mut M::Connection> {
-        self.touched.set(true);
+        self.touch();
         self.live.as_mut().map(|l| &mut l.raw).ok_or_else(returned)
     }
 
     fn watch<T>(&self, result: Result<T>) -> Result<T> {
         if let Err(err) = &result {
             if err.is_disconnect() {
-                self.broken.set(true);
+                self.mark_broken();
             }
         }
         result
@@ -204,9 +260,11 @@ impl<M: Module> Deref for PooledConnection<M> {
     /// connection is back in the pool). Prefer the consuming [`PooledConnection::close`].
     fn deref(&self) -> &M::Connection {
         // The driver may run statements through a shared reference (rusqlite does).
-        self.touched.set(true);
         match &self.live {
-            Some(live) => &live.raw,
+            Some(live) => {
+                live.checkout.touched.set(true);
+                &live.raw
+            }
             None => panic!("{}", returned()),
         }
     }
@@ -214,9 +272,11 @@ impl<M: Module> Deref for PooledConnection<M> {
 
 impl<M: Module> DerefMut for PooledConnection<M> {
     fn deref_mut(&mut self) -> &mut M::Connection {
-        self.touched.set(true);
         match &mut self.live {
-            Some(live) => &mut live.raw,
+            Some(live) => {
+                live.checkout.touched.set(true);
+                &mut live.raw
+            }
             None => panic!("{}", returned()),
         }
     }
@@ -226,9 +286,12 @@ impl<M: Module> fmt::Debug for PooledConnection<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PooledConnection")
             .field("pool", &self.pool.target())
-            .field("checked_out_at", &format_args!("{}", self.site))
+            .field(
+                "checked_out_at",
+                &self.held().map(|held| format!("{}", held.site)),
+            )
             .field("returned", &self.live.is_none())
-            .field("broken", &self.broken.get())
+            .field("broken", &self.held().is_some_and(|held| held.broken.get()))
             .finish()
     }
 }
@@ -237,12 +300,10 @@ impl<M: Module> Connection for PooledConnection<M> {
     type Cursor<'c> = PooledCursor<'c, M::Connection>;
 
     fn cursor(&mut self) -> Result<PooledCursor<'_, M::Connection>> {
-        self.touched.set(true);
-        let Self {
-            live, broken, uses, ..
-        } = self;
-        let live = live.as_mut().ok_or_else(returned)?;
-        PooledCursor::open(&mut live.raw, broken, uses)
+        let live = self.live.as_mut().ok_or_else(returned)?;
+        let Conn { raw, checkout, .. } = &mut **live;
+        checkout.touched.set(true);
+        PooledCursor::open(raw, &checkout.broken, &checkout.uses)
     }
 
     /// A commit cut off by a lost connection is [`Error::is_outcome_unknown`], whatever
@@ -268,7 +329,9 @@ impl<M: Module> Connection for PooledConnection<M> {
     }
 
     fn execute(&mut self, sql: &str, params: &Params) -> Result<i64> {
-        self.uses.set(self.uses.get() + 1);
+        if let Some(held) = self.held() {
+            held.uses.set(held.uses.get() + 1);
+        }
         let result = self.raw_mut().and_then(|c| c.execute(sql, params));
         self.watch(result)
     }
@@ -284,7 +347,8 @@ impl<M: Module> Connection for PooledConnection<M> {
     }
 
     fn is_broken(&self) -> bool {
-        self.broken.get() || self.raw().map_or(true, Connection::is_broken)
+        self.held().is_none_or(|held| held.broken.get())
+            || self.raw().map_or(true, Connection::is_broken)
     }
 
     fn set_autocommit(&mut self, autocommit: bool) -> Result<()> {

@@ -19,6 +19,7 @@ use dbapi::{Connection, Module};
 use crate::clock;
 use crate::config::Config;
 use crate::connector::{self, Connected};
+use crate::guard::Checkout;
 use crate::maintenance::{self, Maintained};
 use crate::policy::Policy;
 use crate::sharing::Registry;
@@ -54,6 +55,8 @@ pub(crate) struct Conn<C> {
     uses: u64,
     /// The pool's eviction generation when it was opened.
     generation: u64,
+    /// The current (or last) checkout's record.
+    pub(crate) checkout: Checkout<C>,
 }
 
 struct Idle<C> {

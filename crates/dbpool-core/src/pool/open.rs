@@ -80,6 +80,7 @@ impl<M: Module> Pool<M> {
                     validated: now.max(1),
                     uses: 0,
                     generation,
+                    checkout: Checkout::none(),
                 }))
             }
             Connected::Failed(source) => {
