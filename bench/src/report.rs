@@ -112,8 +112,12 @@ pub fn targets(
             measured: format!("{:.2}× faster", r2d2.ns / ours.ns),
         });
     }
+    let default_label = format!(
+        "dbpool (default: Eventual {} µs)",
+        dbpool_core::Fairness::DEFAULT_BOUND.as_micros()
+    );
     for (ours_name, label, default) in [
-        (DBPOOL, "dbpool (default: Eventual 250 µs)", true),
+        (DBPOOL, default_label.as_str(), true),
         (DBPOOL_FIFO, "dbpool (Fairness::Fifo)", false),
     ] {
         let mut worst_throughput = f64::INFINITY;
