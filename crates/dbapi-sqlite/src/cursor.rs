@@ -27,7 +27,7 @@ pub struct SqliteCursor<'c> {
 /// A query whose rows are read as they are fetched: its statement, taken out of the
 /// connection's kept statements while it is stepped one row per fetch.
 struct Stream {
-    sql: Box<str>,
+    sql: String,
     prepared: Prepared,
     columns: Arc<[dbapi::Column]>,
     kinds: Box<[Declared]>,

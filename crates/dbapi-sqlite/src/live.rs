@@ -9,11 +9,11 @@
 //! SQLite re-prepares the statement for a schema change (its `REPREPARE` counter moves), and
 //! a statement is never replaced behind the entry's back, so no other check is needed.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use dbapi::{Error, ErrorKind, Result};
-use foldhash::fast::RandomState;
+use hashbrown::hash_map::EntryRef;
+use hashbrown::HashMap;
 use rusqlite::StatementStatus;
 
 use crate::error_mapping::from_rusqlite;
@@ -69,7 +69,7 @@ impl ShapeSlot<'_> {
 /// An open rusqlite connection with the DB-API's prepared statements.
 pub(crate) struct LiveConnection {
     // Declared before `conn`, so dropped before it: each statement borrows the connection.
-    statements: HashMap<Box<str>, Prepared, RandomState>,
+    statements: HashMap<String, Prepared>,
     /// In an `Rc`, not a `Box`: the statements hold shared references into it while it is
     /// moved, which a `Box` (a unique owner) does not allow. Never cloned: the count stays 1.
     conn: Rc<rusqlite::Connection>,
@@ -107,20 +107,20 @@ impl LiveConnection {
         Rc::try_unwrap(self.conn).map_err(|_| shared())
     }
 
-    /// The connection and the prepared statement for `sql` (prepared now if it is not kept).
+    /// The connection and the prepared statement for `sql` (prepared now if it is not kept),
+    /// found with one look-up.
     ///
     /// # Errors
     /// SQLite's error when the statement does not prepare.
     pub(crate) fn prepared(&mut self, sql: &str) -> Result<(&rusqlite::Connection, &mut Prepared)> {
-        if !self.statements.contains_key(sql) {
-            let prepared = self.prepare(sql)?;
+        if self.statements.len() >= CAPACITY && !self.statements.contains_key(sql) {
             self.make_room();
-            self.statements.insert(sql.into(), prepared);
         }
-        match self.statements.get_mut(sql) {
-            Some(prepared) => Ok((&self.conn, prepared)),
-            None => unreachable!("inserted above"),
-        }
+        let prepared = match self.statements.entry_ref(sql) {
+            EntryRef::Occupied(entry) => entry.into_mut(),
+            EntryRef::Vacant(entry) => entry.insert(prepare(&self.conn, sql)?),
+        };
+        Ok((&self.conn, prepared))
     }
 
     /// Takes the prepared statement for `sql` out, for a caller that steps it across calls;
@@ -128,39 +128,21 @@ impl LiveConnection {
     ///
     /// # Errors
     /// SQLite's error when the statement does not prepare.
-    pub(crate) fn take(&mut self, sql: &str) -> Result<(Box<str>, Prepared)> {
+    pub(crate) fn take(&mut self, sql: &str) -> Result<(String, Prepared)> {
         match self.statements.remove_entry(sql) {
             Some(entry) => Ok(entry),
-            None => Ok((sql.into(), self.prepare(sql)?)),
+            None => Ok((sql.into(), prepare(&self.conn, sql)?)),
         }
     }
 
     /// Keeps a statement taken out with [`LiveConnection::take`] again, reset and with its
     /// parameters cleared.
-    pub(crate) fn put_back(&mut self, sql: Box<str>, mut prepared: Prepared) {
+    pub(crate) fn put_back(&mut self, sql: String, mut prepared: Prepared) {
         // A `Rows` resets its statement when dropped.
         drop(prepared.stmt.raw_query());
         prepared.stmt.clear_bindings();
         self.make_room();
         self.statements.insert(sql, prepared);
-    }
-
-    #[allow(unsafe_code)]
-    fn prepare(&self, sql: &str) -> Result<Prepared> {
-        let stmt = self.conn.prepare(sql).map_err(from_rusqlite)?;
-        // SAFETY: the statement borrows `self.conn`, whose heap allocation lives as long as
-        // `self` (the `Rc` is never cloned or replaced). The statement is kept in
-        // `self.statements`, or handed out by `take` to a cursor that borrows this connection
-        // mutably, so it is finalized before the connection is dropped, closed or lent out
-        // mutably (`conn_mut` and `into_conn` finalize every kept statement first).
-        let stmt = unsafe {
-            std::mem::transmute::<rusqlite::Statement<'_>, rusqlite::Statement<'static>>(stmt)
-        };
-        Ok(Prepared {
-            stmt,
-            shape: None,
-            reprepares: 0,
-        })
     }
 
     /// Finalizes one kept statement when the cache is full.
@@ -170,6 +152,26 @@ impl LiveConnection {
             self.statements.retain(|_, _| !std::mem::take(&mut first));
         }
     }
+}
+
+/// Prepares `sql` on the connection of a [`LiveConnection`] (`conn` is its field).
+#[allow(unsafe_code)]
+fn prepare(conn: &Rc<rusqlite::Connection>, sql: &str) -> Result<Prepared> {
+    let stmt = conn.prepare(sql).map_err(from_rusqlite)?;
+    // SAFETY: the statement borrows the connection in `conn`'s heap allocation, which lives
+    // as long as the `LiveConnection` whose field `conn` is (the `Rc` is never cloned or
+    // replaced). The statement is kept in that `LiveConnection`'s `statements`, or handed out
+    // by `take` to a cursor that borrows the connection mutably, so it is finalized before
+    // the connection is dropped, closed or lent out mutably (`conn_mut` and `into_conn`
+    // finalize every kept statement first).
+    let stmt = unsafe {
+        std::mem::transmute::<rusqlite::Statement<'_>, rusqlite::Statement<'static>>(stmt)
+    };
+    Ok(Prepared {
+        stmt,
+        shape: None,
+        reprepares: 0,
+    })
 }
 
 /// The error for an `Rc` that is found shared, which this module never lets happen.
