@@ -28,8 +28,6 @@ pub struct MysqlCursor<'c> {
     state: CursorState,
     pending: VecDeque<Outcome>,
     lastrowid: Option<i64>,
-    /// Whether the next query streams.
-    streaming: bool,
     /// The streamed result set in progress: it borrows the connection's `Conn` (see
     /// `start_stream`), so the cursor reaches `conn` only once it is gone.
     stream: Option<Box<dyn RowStream + 'c>>,
@@ -44,7 +42,6 @@ impl<'c> MysqlCursor<'c> {
             state: CursorState::new(),
             pending: VecDeque::new(),
             lastrowid: None,
-            streaming: false,
             stream: None,
             streamed: 0,
         }
@@ -52,7 +49,7 @@ impl<'c> MysqlCursor<'c> {
 
     fn run(&mut self, sql: &str, params: mysql::Params) -> Result<()> {
         self.conn.before_statement(sql)?;
-        if self.streaming {
+        if self.state.streaming() {
             return self.start_stream(sql, params);
         }
         let native = self.conn.native_mut()?;
@@ -217,9 +214,7 @@ impl Cursor for MysqlCursor<'_> {
 
     /// Streams the first result set of each query (see [`MysqlCursor`]).
     fn set_streaming(&mut self, on: bool) -> Result<()> {
-        self.state.check_open()?;
-        self.streaming = on;
-        Ok(())
+        self.state.set_streaming(on)
     }
 
     /// `CALL procname(?, …)`; the procedure's result sets are fetchable, one after another

@@ -25,7 +25,6 @@ static NEXT_STREAM: AtomicU64 = AtomicU64::new(0);
 pub struct PgCursor<'c> {
     conn: &'c mut PgConnection,
     state: CursorState,
-    streaming: bool,
     stream: Option<Stream>,
 }
 
@@ -46,7 +45,6 @@ impl<'c> PgCursor<'c> {
         Self {
             conn,
             state: CursorState::new(),
-            streaming: false,
             stream: None,
         }
     }
@@ -150,7 +148,7 @@ impl<'c> PgCursor<'c> {
 
     fn run(&mut self, sql: &str, values: &[Value]) -> Result<()> {
         self.conn.before_statement(sql)?;
-        if self.streaming && streamable(sql) {
+        if self.state.streaming() && streamable(sql) {
             return self.run_streaming(sql, values);
         }
         if self.conn.pgbouncer() && self.conn.outside_transaction() {
@@ -347,9 +345,7 @@ impl Cursor for PgCursor<'_> {
     /// the current transaction — or, with autocommit on, a transaction of its own that ends
     /// with the stream. Other statements run to the end as usual.
     fn set_streaming(&mut self, on: bool) -> Result<()> {
-        self.state.check_open()?;
-        self.streaming = on;
-        Ok(())
+        self.state.set_streaming(on)
     }
 
     /// Calls a function: `SELECT * FROM procname($1, …)`; its result is fetchable.

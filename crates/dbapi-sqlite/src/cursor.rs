@@ -17,8 +17,6 @@ pub struct SqliteCursor<'c> {
     autocommit: bool,
     state: CursorState,
     lastrowid: Option<i64>,
-    /// Whether the next query streams ([`Cursor::set_streaming`]).
-    streaming: bool,
     /// A streaming query in progress (boxed: a buffering cursor stays small to build and
     /// move).
     stream: Option<Box<Stream>>,
@@ -147,7 +145,6 @@ impl<'c> SqliteCursor<'c> {
             autocommit,
             state: CursorState::new(),
             lastrowid: None,
-            streaming: false,
             stream: None,
         }
     }
@@ -179,7 +176,7 @@ impl<'c> SqliteCursor<'c> {
             return Ok(());
         }
         let writes = !stmt.readonly();
-        if self.streaming && !writes {
+        if self.state.streaming() && !writes {
             return self.start_stream(sql);
         }
         let mut buffered = VecDeque::new();
@@ -320,9 +317,7 @@ impl Cursor for SqliteCursor<'_> {
     /// Streams read-only queries (see the trait); statements that write are always run to
     /// the end by `execute`.
     fn set_streaming(&mut self, on: bool) -> Result<()> {
-        self.state.check_open()?;
-        self.streaming = on;
-        Ok(())
+        self.state.set_streaming(on)
     }
 
     fn lastrowid(&self) -> Option<i64> {

@@ -38,6 +38,7 @@ pub struct CursorState {
     has_result: bool,
     rowcount: i64,
     arraysize: usize,
+    streaming: bool,
 }
 
 impl Default for CursorState {
@@ -57,6 +58,7 @@ impl CursorState {
             has_result: false,
             rowcount: -1,
             arraysize: 1,
+            streaming: false,
         }
     }
 
@@ -135,6 +137,23 @@ impl CursorState {
     /// For `Cursor::set_arraysize`.
     pub fn set_arraysize(&mut self, size: usize) {
         self.arraysize = size;
+    }
+
+    /// For `Cursor::set_streaming`, in a cursor that can stream: records the setting for the
+    /// next `execute` (read it with [`CursorState::streaming`]).
+    ///
+    /// # Errors
+    /// An Interface error on a closed cursor.
+    pub fn set_streaming(&mut self, on: bool) -> Result<()> {
+        self.check_open()?;
+        self.streaming = on;
+        Ok(())
+    }
+
+    /// Whether the next `execute` streams (off until [`CursorState::set_streaming`]).
+    #[must_use]
+    pub fn streaming(&self) -> bool {
+        self.streaming
     }
 
     /// For `Cursor::close`: later calls fail with an Interface error.
