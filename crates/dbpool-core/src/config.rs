@@ -159,7 +159,9 @@ impl<M: Module> Builder<M> {
 
     /// How long `connect()` may take before `get()` fails with
     /// [`PoolError::ConnectTimeout`], even if the driver would hang. Also passed to the driver
-    /// as its native connect timeout. `None` waits as long as the driver does. Default 5 s.
+    /// as its native connect timeout, a quarter longer, so that a server that never answers is
+    /// reported as `ConnectTimeout` and the late attempt's slot is freed soon after. `None`
+    /// waits as long as the driver does. Default 5 s.
     pub fn connect_timeout(mut self, connect_timeout: impl Into<Option<Duration>>) -> Self {
         self.config.connect_timeout = connect_timeout.into();
         self

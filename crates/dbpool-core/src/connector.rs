@@ -72,6 +72,14 @@ pub(crate) fn connect_now<M: Module>(
     Ok(conn)
 }
 
+/// The bound given to the driver's own connect: a quarter longer than the pool waits, so a
+/// server that never answers is reported by the pool's deadline (`ConnectTimeout`), not by
+/// whichever of two equal deadlines happens to fire first; the driver's bound then ends the
+/// late attempt, and frees its slot, soon after.
+fn driver_bound(timeout: Duration) -> Duration {
+    timeout.saturating_add(timeout / 4)
+}
+
 /// Opens a connection for a reserved slot. `late` runs on the helper thread when a
 /// timed-out attempt finishes: it must close the connection (if any) and free the slot.
 pub(crate) fn connect<M, F>(
@@ -98,7 +106,7 @@ where
     let spawned = std::thread::Builder::new()
         .name("dbpool-connect".to_owned())
         .spawn(move || {
-            let result = connect_now(&*module, Some(timeout), &init_sql);
+            let result = connect_now(&*module, Some(driver_bound(timeout)), &init_sql);
             let mut state = helper.state.lock();
             if matches!(*state, Handoff::Abandoned) {
                 drop(state);
