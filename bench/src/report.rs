@@ -238,7 +238,11 @@ pub fn targets(
             targets.push(Target {
                 text: format!("W5 ({server}): AsyncPool p99.9 get time under 5 ms at 16 callers"),
                 met: tail < 5_000_000,
-                measured: format!("{:.1} ms", tail as f64 / 1e6),
+                measured: if tail < 1_000_000 {
+                    format!("{:.0} µs", tail as f64 / 1e3)
+                } else {
+                    format!("{:.1} ms", tail as f64 / 1e6)
+                },
             });
         }
     }
