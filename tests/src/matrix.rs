@@ -8,7 +8,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use dbapi::{params, Connection, Cursor, ErrorKind, Value};
+use dbapi::{params, Connection, Cursor, ErrorKind, Module, Value};
 use dbpool_core::{AsyncPool, CloseReason, Pool, PoolError, SteadyConnection};
 
 use crate::{assert_returns_immediately, scalar, Backend, PATIENCE};
@@ -157,6 +157,43 @@ pub fn a_session_killed_while_checked_out_is_evicted<B: Backend>() {
 
 /// A wrong password is the server's authentication error at once (no retrying until the
 /// wait timeout), with the password redacted.
+/// A pooled connection's cursor passes `set_streaming` on to the driver's: where the driver
+/// streams, the pooled cursor streams too (`rowcount` unknown until the rows are read, every
+/// row in order); where it cannot, the pooled cursor answers NotSupported as the driver does.
+pub fn a_pooled_cursor_streams_as_the_driver_does<B: Backend>() {
+    let module = B::module("matrix_streaming");
+    let direct = {
+        let mut conn = module.connect().expect("connect");
+        let mut cur = conn.cursor().expect("cursor");
+        cur.set_streaming(true).map_err(|e| e.kind())
+    };
+    let pool = Pool::builder(module).max_size(1).build().expect("pool");
+    let mut conn = pool.get().expect("get");
+    let mut cur = conn.cursor().expect("cursor");
+    let pooled = cur.set_streaming(true).map_err(|e| e.kind());
+    assert_eq!(pooled, direct, "the pool passes the driver's answer on");
+    if pooled.is_ok() {
+        cur.execute(
+            "SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 3",
+            &params![],
+        )
+        .expect("query");
+        assert_eq!(
+            cur.rowcount(),
+            -1,
+            "streaming: unknown until the rows are read"
+        );
+        let rows: Vec<i64> = cur
+            .fetchall()
+            .expect("fetch")
+            .iter()
+            .map(|row| row.get::<i64>(0).expect("an integer"))
+            .collect();
+        assert_eq!(rows, [1, 2, 3]);
+        assert_eq!(cur.rowcount(), 3);
+    }
+}
+
 pub fn a_wrong_password_fails_at_once_with_an_authentication_error<B: Backend>() {
     let pool = Pool::builder(B::with_password("NotThePassword99"))
         .connect_timeout(Duration::from_secs(30))
@@ -578,6 +615,7 @@ macro_rules! pool_matrix {
             steady_connection_retries_only_what_was_not_sent,
             a_commit_cut_off_by_a_lost_connection_has_an_unknown_outcome,
             evict_all_replaces_every_session,
+            a_pooled_cursor_streams_as_the_driver_does,
         );
 
         #[test]

@@ -13,4 +13,5 @@ dbpool_tests::pool_matrix!(@tests dbpool_tests::PgOdbc, "needs PostgreSQL and ps
     sixteen_threads_share_two_connections_without_interleaving,
     a_commit_cut_off_by_a_lost_connection_has_an_unknown_outcome,
     evict_all_replaces_every_session,
+    a_pooled_cursor_streams_as_the_driver_does,
 );

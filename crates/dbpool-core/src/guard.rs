@@ -433,6 +433,9 @@ impl<'c, C: Connection + 'c> Cursor for PooledCursor<'c, C> {
     fn close(&mut self) -> Result<()> {
         self.inner.close()
     }
+    fn set_streaming(&mut self, on: bool) -> Result<()> {
+        self.inner.set_streaming(on)
+    }
     fn fetchone(&mut self) -> Result<Option<Row>> {
         let result = self.inner.fetchone();
         self.watch(result)

@@ -41,6 +41,36 @@ fn fifo_pool(max_size: usize) -> Pool<Counted> {
 }
 
 #[test]
+fn a_pooled_cursor_streams() {
+    let pool = Pool::builder(Sqlite::memory())
+        .max_size(1)
+        .build()
+        .expect("pool");
+    let mut conn = pool.get().expect("get");
+    let mut cur = conn.cursor().expect("cursor");
+    cur.set_streaming(true)
+        .expect("the pool passes streaming on to SQLite");
+    cur.execute(
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 5) SELECT x FROM n",
+        &params![],
+    )
+    .expect("query");
+    assert_eq!(
+        cur.rowcount(),
+        -1,
+        "streaming: unknown until the rows are read"
+    );
+    let rows: Vec<Value> = cur
+        .fetchall()
+        .expect("fetch")
+        .iter()
+        .map(|row| row[0].clone())
+        .collect();
+    assert_eq!(rows, (1..=5).map(Value::Int).collect::<Vec<_>>());
+    assert_eq!(cur.rowcount(), 5);
+}
+
+#[test]
 fn defaults_are_eventlets() {
     let pool = Pool::new(Sqlite::memory()).expect("defaults are valid");
     assert_eq!(pool.max_size(), 4);
