@@ -155,8 +155,6 @@ pub fn a_session_killed_while_checked_out_is_evicted<B: Backend>() {
     assert_eq!(B::sessions(&mut obs, &tag), 1);
 }
 
-/// A wrong password is the server's authentication error at once (no retrying until the
-/// wait timeout), with the password redacted.
 /// A pooled connection's cursor passes `set_streaming` on to the driver's: where the driver
 /// streams, the pooled cursor streams too (`rowcount` unknown until the rows are read, every
 /// row in order); where it cannot, the pooled cursor answers NotSupported as the driver does.
@@ -194,6 +192,8 @@ pub fn a_pooled_cursor_streams_as_the_driver_does<B: Backend>() {
     }
 }
 
+/// A wrong password is the server's authentication error at once (no retrying until the
+/// wait timeout), with the password redacted.
 pub fn a_wrong_password_fails_at_once_with_an_authentication_error<B: Backend>() {
     let pool = Pool::builder(B::with_password("NotThePassword99"))
         .connect_timeout(Duration::from_secs(30))
