@@ -160,7 +160,8 @@ impl Backend for PgBouncer {
         unreachable!("the restart scenario does not run through PgBouncer")
     }
 
-    const BOUNDED_HANDSHAKE: bool = false;
+    // The PostgreSQL adapter's: the whole connect is bounded.
+    const BOUNDED_HANDSHAKE: bool = true;
 
     const SLOW_42: &'static str = "SELECT 42::int8 FROM pg_sleep(0.5)";
 

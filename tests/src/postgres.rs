@@ -155,9 +155,9 @@ impl Backend for Pg {
         pg_ctl(&env("DBPOOL_PG_DATA"), &["-m", "fast", "-w", "restart"]);
     }
 
-    // The `postgres` crate applies `connect_timeout` to the TCP connect only; the startup
-    // exchange runs inside its private runtime, out of the adapter's reach.
-    const BOUNDED_HANDSHAKE: bool = false;
+    // The adapter bounds the whole connect (TCP, TLS, startup and authentication) by
+    // `connect_timeout`, as libpq does.
+    const BOUNDED_HANDSHAKE: bool = true;
 
     const SLOW_42: &'static str = "SELECT 42::int8 FROM pg_sleep(0.5)";
 
