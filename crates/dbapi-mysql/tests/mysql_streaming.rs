@@ -165,3 +165,33 @@ fn a_statement_without_rows_runs_as_usual_with_streaming_on() {
     assert!(cur.lastrowid().is_some());
     assert!(cur.fetchone().is_err(), "no result set to fetch");
 }
+
+#[test]
+#[ignore = "needs MariaDB: cargo xtask test"]
+fn a_session_killed_mid_stream_is_a_disconnect_and_marks_the_connection_broken() {
+    let mut conn = connect();
+    let id = conn.connection_id().expect("open");
+    let mut admin = Mysql::from_dsn(&url("DBPOOL_MY_ADMIN_URL"))
+        .expect("dsn")
+        .autocommit(true)
+        .connect()
+        .expect("admin");
+    let mut cur = conn.cursor().expect("cursor");
+    cur.set_streaming(true).expect("streaming");
+    cur.execute("SELECT seq AS x FROM seq_1_to_5000000", &params![])
+        .expect("query");
+    assert!(cur.fetchone().expect("fetch").is_some());
+    admin
+        .execute(&format!("KILL CONNECTION {id}"), &params![])
+        .expect("kill");
+    // The rows already in the socket's buffers still come; then the closed socket.
+    let err = loop {
+        match cur.fetchmany(Some(10_000)) {
+            Ok(rows) => assert!(!rows.is_empty(), "the stream ended cleanly after a kill"),
+            Err(err) => break err,
+        }
+    };
+    assert!(err.is_disconnect(), "{err}");
+    drop(cur);
+    assert!(conn.is_broken(), "a pool would close it, not reuse it");
+}
