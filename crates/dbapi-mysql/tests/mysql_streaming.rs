@@ -3,7 +3,7 @@
 //! `nextset`; moving on mid-stream leaves the connection usable.
 
 use dbapi::{params, Connection, Cursor, Module, Params, Row, Value};
-use dbapi_mysql::{Mysql, MysqlConnection};
+use dbapi_mysql::{Mysql, MysqlConnection, MysqlCursor};
 
 fn url(key: &str) -> String {
     std::env::var(key).unwrap_or_else(|_| panic!("{key} is not set: run with `cargo xtask test`"))
@@ -16,6 +16,23 @@ fn connect() -> MysqlConnection {
         .expect("connect")
 }
 
+/// The administrator, who can see and end every session.
+fn admin() -> MysqlConnection {
+    Mysql::from_dsn(&url("DBPOOL_MY_ADMIN_URL"))
+        .expect("dsn")
+        .autocommit(true)
+        .connect()
+        .expect("admin")
+}
+
+/// A cursor on `conn` that has started streaming `sql`.
+fn streaming<'c>(conn: &'c mut MysqlConnection, sql: &str, params: &Params) -> MysqlCursor<'c> {
+    let mut cur = conn.cursor().expect("cursor");
+    cur.set_streaming(true).expect("streaming");
+    cur.execute(sql, params).expect("query");
+    cur
+}
+
 fn ints(rows: &[Row]) -> Vec<i64> {
     rows.iter()
         .map(|row| row.get::<i64>(0).expect("an integer"))
@@ -24,9 +41,7 @@ fn ints(rows: &[Row]) -> Vec<i64> {
 
 /// Streams `sql` and returns its rows, checking `rowcount` is unknown until the end.
 fn stream(conn: &mut MysqlConnection, sql: &str, params: &Params) -> Vec<i64> {
-    let mut cur = conn.cursor().expect("cursor");
-    cur.set_streaming(true).expect("streaming");
-    cur.execute(sql, params).expect("query");
+    let mut cur = streaming(conn, sql, params);
     assert_eq!(cur.rowcount(), -1, "unknown while streaming");
     assert_eq!(
         cur.description().expect("described at once")[0]
@@ -80,13 +95,11 @@ fn a_streamed_result_comes_in_order_over_both_protocols() {
 #[ignore = "needs MariaDB: cargo xtask test"]
 fn the_results_after_a_streamed_set_are_read_for_nextset() {
     let mut conn = connect();
-    let mut cur = conn.cursor().expect("cursor");
-    cur.set_streaming(true).expect("streaming");
-    cur.execute(
+    let mut cur = streaming(
+        &mut conn,
         "SELECT seq AS x FROM seq_1_to_3; SELECT 'b' AS y",
         &params![],
-    )
-    .expect("two statements");
+    );
     assert_eq!(ints(&cur.fetchall().expect("first set")), [1, 2, 3]);
     assert!(cur.nextset().expect("nextset"), "a second result");
     let second = cur.fetchall().expect("second set");
@@ -99,18 +112,15 @@ fn the_results_after_a_streamed_set_are_read_for_nextset() {
 fn the_server_is_still_sending_while_the_client_reads_and_moving_on_leaves_it_usable() {
     let mut conn = connect();
     let id = conn.connection_id().expect("open");
-    let mut admin = Mysql::from_dsn(&url("DBPOOL_MY_ADMIN_URL"))
-        .expect("dsn")
-        .autocommit(true)
-        .connect()
-        .expect("admin");
+    let mut admin = admin();
     {
-        let mut cur = conn.cursor().expect("cursor");
-        cur.set_streaming(true).expect("streaming");
         // Some 15 MB of rows: far more than the socket buffers hold, so the server cannot
         // have finished sending when the first row is in hand.
-        cur.execute("SELECT seq AS x FROM seq_1_to_1000000", &params![])
-            .expect("query");
+        let mut cur = streaming(
+            &mut conn,
+            "SELECT seq AS x FROM seq_1_to_1000000",
+            &params![],
+        );
         assert_eq!(ints(&[cur.fetchone().expect("fetch").expect("a row")]), [1]);
         let mut check = admin.cursor().expect("cursor");
         check
@@ -131,10 +141,11 @@ fn the_server_is_still_sending_while_the_client_reads_and_moving_on_leaves_it_us
         assert_eq!(ints(&cur.fetchall().expect("fetch")), [42]);
     }
     {
-        let mut cur = conn.cursor().expect("cursor");
-        cur.set_streaming(true).expect("streaming");
-        cur.execute("SELECT seq AS x FROM seq_1_to_100000", &params![])
-            .expect("query");
+        let mut cur = streaming(
+            &mut conn,
+            "SELECT seq AS x FROM seq_1_to_100000",
+            &params![],
+        );
         cur.fetchone().expect("fetch");
         // Dropped mid-stream.
     }
@@ -171,15 +182,12 @@ fn a_statement_without_rows_runs_as_usual_with_streaming_on() {
 fn a_session_killed_mid_stream_is_a_disconnect_and_marks_the_connection_broken() {
     let mut conn = connect();
     let id = conn.connection_id().expect("open");
-    let mut admin = Mysql::from_dsn(&url("DBPOOL_MY_ADMIN_URL"))
-        .expect("dsn")
-        .autocommit(true)
-        .connect()
-        .expect("admin");
-    let mut cur = conn.cursor().expect("cursor");
-    cur.set_streaming(true).expect("streaming");
-    cur.execute("SELECT seq AS x FROM seq_1_to_5000000", &params![])
-        .expect("query");
+    let mut admin = admin();
+    let mut cur = streaming(
+        &mut conn,
+        "SELECT seq AS x FROM seq_1_to_5000000",
+        &params![],
+    );
     assert!(cur.fetchone().expect("fetch").is_some());
     admin
         .execute(&format!("KILL CONNECTION {id}"), &params![])

@@ -97,18 +97,24 @@ fn read_values(row: &rusqlite::Row<'_>, kinds: &[Declared]) -> Result<Vec<Value>
     Ok(values)
 }
 
-/// Binds every parameter of a kept statement (the values of its last run are cleared first,
-/// so none is left over).
+/// Binds every parameter of a kept statement. A kept statement holds no values between runs
+/// (each run clears them when it ends, and a failed bind its partial ones here), so none is
+/// left over from an earlier run.
 fn bind(stmt: &mut rusqlite::Statement<'_>, params: &Params) -> Result<()> {
+    let bound = bind_each(stmt, params);
+    if bound.is_err() {
+        stmt.clear_bindings();
+    }
+    bound
+}
+
+fn bind_each(stmt: &mut rusqlite::Statement<'_>, params: &Params) -> Result<()> {
     let expected = stmt.parameter_count();
     if params.len() != expected {
         return Err(Error::programming(format!(
             "the statement has {expected} parameter markers but {} values were given",
             params.len()
         )));
-    }
-    if expected > 0 {
-        stmt.clear_bindings();
     }
     match params {
         Params::None => {}
@@ -165,7 +171,10 @@ impl<'c> SqliteCursor<'c> {
             && conn.is_autocommit()
             && !controls_transactions(sql)
         {
-            conn.execute_batch("BEGIN").map_err(from_rusqlite)?;
+            if let Err(err) = conn.execute_batch("BEGIN") {
+                stmt.clear_bindings();
+                return Err(from_rusqlite(err));
+            }
         }
         if stmt.column_count() == 0 {
             let changed = stmt.raw_execute().map_err(from_rusqlite);

@@ -33,6 +33,23 @@ fn a_kept_statement_keeps_no_parameter_value_from_its_last_run() {
 }
 
 #[test]
+fn a_failed_bind_leaves_no_value_for_the_next_run() {
+    let mut conn = Sqlite::memory().connect().expect("connect");
+    let sql = "SELECT :a, :b";
+    {
+        let mut cur = conn.cursor().expect("cursor");
+        // `:a` is bound, then `:c` is not found.
+        cur.execute(sql, &named_params! {"a" => 1, "c" => 2})
+            .expect_err("no parameter :c");
+    }
+    assert_eq!(
+        values(&mut conn, sql, &named_params! {"b" => 5, "b" => 6}),
+        [Value::Null, Value::Int(6)],
+        "the failed run's :a is not left bound"
+    );
+}
+
+#[test]
 fn a_kept_statement_runs_with_each_run_s_values() {
     let mut conn = Sqlite::memory().connect().expect("connect");
     for i in 0..3_i64 {
