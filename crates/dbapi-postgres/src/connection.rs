@@ -212,17 +212,25 @@ impl PgConnection {
     }
 
     fn end_transaction(&mut self, verb: &str) -> Result<()> {
+        match self.transaction_to_end()? {
+            Some(session) => session.batch(false, verb),
+            None => Ok(()),
+        }
+    }
+
+    /// The session, when a transaction is open on the server: it is over, as far as this
+    /// connection knows, whatever the server answers to the statement that ends it. `None`
+    /// when nothing was sent in it (nothing to end on the server).
+    fn transaction_to_end(&mut self) -> Result<Option<&mut Session>> {
         let begin = self.take_begin();
         self.session_mut()?;
-        if !self.in_transaction || begin {
-            // Nothing was sent in it: nothing to end on the server.
-            self.in_transaction = false;
-            return Ok(());
-        }
-        // The transaction is over whatever the server answers.
+        let open = self.in_transaction && !begin;
         self.in_transaction = false;
+        if !open {
+            return Ok(None);
+        }
         self.last_used = Instant::now();
-        self.session_mut()?.batch(false, verb)
+        self.session_mut().map(Some)
     }
 }
 
@@ -241,6 +249,16 @@ impl Connection for PgConnection {
 
     fn rollback(&mut self) -> Result<()> {
         self.end_transaction("ROLLBACK")
+    }
+
+    /// Sends the `ROLLBACK` without waiting for its answer, which the session reads with its
+    /// next request. What the server sent before is read first: a session it ended is
+    /// found over here, not by the connection's next user.
+    fn rollback_pipelined(&mut self) -> Result<()> {
+        match self.transaction_to_end()? {
+            Some(session) => session.send_unawaited("ROLLBACK"),
+            None => Ok(()),
+        }
     }
 
     fn close(&mut self) -> Result<()> {

@@ -155,6 +155,32 @@ impl Session {
         io.block_on(after_begin(client, begin, client.batch_execute(sql)))
     }
 
+    /// Sends `sql` (simple protocol) and returns without waiting for its answer, which the
+    /// client reads, and drops, on the way to its next request's. The request is written
+    /// out before this returns (unless the socket is full: then with the next request), and
+    /// what the server sent meanwhile is read: a session it ended is an error now.
+    pub(crate) fn send_unawaited(&mut self, sql: &str) -> dbapi::Result<()> {
+        let Self { client, io } = self;
+        {
+            let call = client.batch_execute(sql);
+            let mut call = pin!(call);
+            // Its first poll hands the request to the client's I/O; dropping it after that
+            // leaves the answer to be read and dropped there.
+            let queued = io
+                .runtime
+                .block_on(poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))));
+            if let Poll::Ready(Err(err)) = queued {
+                return Err(crate::from_postgres(err));
+            }
+        }
+        // A turn of the I/O without waiting: writes the request, reads what has arrived.
+        io.look(Duration::ZERO)?;
+        if io.inbox.ended {
+            return Err(session_over());
+        }
+        Ok(())
+    }
+
     /// Prepares `text`, after a `BEGIN` sent with it when `begin`.
     pub(crate) fn prepare(&mut self, begin: bool, text: &str) -> dbapi::Result<Statement> {
         let Self { client, io } = self;

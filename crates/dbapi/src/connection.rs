@@ -37,6 +37,21 @@ pub trait Connection {
     /// The database's error, or an Interface error after `close`.
     fn rollback(&mut self) -> Result<()>;
 
+    /// Rolls the current transaction back as [`rollback`](Connection::rollback) does, for a
+    /// caller that does not wait on the outcome (a pool taking the connection back): a
+    /// driver may return once the rollback is sent, and read the server's answer with the
+    /// connection's next request — the pipelining `tokio-postgres` does for a dropped
+    /// transaction. The server ends the transaction, and releases its locks, when it reads
+    /// the message, which may be a moment after this returns. A driver that cannot
+    /// pipeline waits, as `rollback()`. Default: [`rollback`](Connection::rollback).
+    ///
+    /// # Errors
+    /// As [`rollback`](Connection::rollback); with a pipelined rollback, only what is known
+    /// when it is sent (a session the server already ended, a closed connection).
+    fn rollback_pipelined(&mut self) -> Result<()> {
+        self.rollback()
+    }
+
     /// Closes the connection now; every later call fails with an Interface error. Closing a
     /// closed connection is a no-op.
     ///

@@ -318,6 +318,11 @@ impl<M: Module> Connection for PooledConnection<M> {
         self.watch(result)
     }
 
+    fn rollback_pipelined(&mut self) -> Result<()> {
+        let result = self.raw_mut().and_then(Connection::rollback_pipelined);
+        self.watch(result)
+    }
+
     /// Returns the connection to the pool; later calls are Interface errors.
     fn close(&mut self) -> Result<()> {
         self.give_back(false);

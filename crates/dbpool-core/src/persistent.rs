@@ -334,6 +334,11 @@ impl<M: Module> Connection for PersistentConnection<M> {
         self.watch(result)
     }
 
+    fn rollback_pipelined(&mut self) -> Result<()> {
+        let result = self.slot_mut().and_then(|s| s.conn.rollback_pipelined());
+        self.watch(result)
+    }
+
     fn close(&mut self) -> Result<()> {
         Ok(())
     }
