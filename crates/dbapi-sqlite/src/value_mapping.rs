@@ -81,6 +81,7 @@ fn text(bytes: &[u8]) -> Result<&str> {
 ///
 /// # Errors
 /// A Data error for TEXT that is not UTF-8.
+#[inline]
 pub fn read(value: ValueRef<'_>, declared: Declared) -> Result<Value> {
     Ok(match (value, declared) {
         (ValueRef::Null, _) => Value::Null,

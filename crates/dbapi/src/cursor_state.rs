@@ -66,6 +66,7 @@ impl CursorState {
     ///
     /// # Errors
     /// When [`CursorState::close`] was called.
+    #[inline]
     pub fn check_open(&self) -> Result<()> {
         if self.closed {
             Err(Error::closed("cursor"))
@@ -78,6 +79,7 @@ impl CursorState {
     ///
     /// # Errors
     /// An Interface error on a closed cursor.
+    #[inline]
     pub fn begin_execute(&mut self) -> Result<()> {
         self.check_open()?;
         self.description = None;
@@ -88,12 +90,14 @@ impl CursorState {
     }
 
     /// Records the outcome of a statement without a result set (DDL, DML).
+    #[inline]
     pub fn set_rowcount(&mut self, rowcount: i64) {
         self.rowcount = rowcount;
     }
 
     /// Records a result set; `rowcount` becomes its number of rows (override it with
     /// [`CursorState::set_rowcount`], e.g. for `INSERT … RETURNING`).
+    #[inline]
     pub fn set_result(&mut self, columns: Arc<[Column]>, rows: VecDeque<Row>) {
         self.rowcount = i64::try_from(rows.len()).unwrap_or(i64::MAX);
         self.description = Some(columns);
@@ -118,6 +122,7 @@ impl CursorState {
     /// # Errors
     /// An Interface error on a closed cursor; a Programming error when there is no result
     /// set (nothing executed, or the last statement returned no rows).
+    #[inline]
     pub fn fetch_next(&mut self) -> Result<Option<Row>> {
         self.check_open()?;
         if !self.has_result {
@@ -152,6 +157,7 @@ impl CursorState {
 
     /// Whether the next `execute` streams (off until [`CursorState::set_streaming`]).
     #[must_use]
+    #[inline]
     pub fn streaming(&self) -> bool {
         self.streaming
     }

@@ -56,13 +56,10 @@ impl Row {
     ///
     /// # Errors
     /// An Interface error when the lengths differ.
+    #[inline(always)]
     pub fn new(columns: Arc<[Column]>, values: Vec<Value>) -> Result<Self> {
         if columns.len() != values.len() {
-            return Err(Error::interface(format!(
-                "row has {} values for {} columns",
-                values.len(),
-                columns.len()
-            )));
+            return Err(mismatch(values.len(), columns.len()));
         }
         Ok(Self { columns, values })
     }
@@ -132,4 +129,11 @@ impl Index<usize> for Row {
     fn index(&self, index: usize) -> &Value {
         &self.values[index]
     }
+}
+
+/// The error of a row built with as many values as its columns.
+#[cold]
+#[inline(never)]
+fn mismatch(values: usize, columns: usize) -> Error {
+    Error::interface(format!("row has {values} values for {columns} columns"))
 }
