@@ -98,8 +98,17 @@ type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 ///
 /// Messages never contain passwords: adapters build them from server messages and redacted
 /// [`crate::ConnectParams`].
+///
+/// One pointer wide: the details are boxed, so every `Result` of the DB-API is as small as
+/// its success value allows and comes back in registers where that fits (`Result<()>` is
+/// one word), instead of through memory on every call of the hot path.
 #[derive(thiserror::Error)]
-pub struct Error {
+#[error(transparent)]
+pub struct Error(Box<Details>);
+
+/// What an [`Error`] carries.
+#[derive(thiserror::Error)]
+struct Details {
     kind: ErrorKind,
     message: String,
     sqlstate: Option<String>,
@@ -116,7 +125,7 @@ impl Error {
     /// to do about it.
     #[must_use]
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Details {
             kind,
             message: message.into(),
             sqlstate: None,
@@ -125,7 +134,7 @@ impl Error {
             not_sent: false,
             outcome_unknown: false,
             source: None,
-        }
+        }))
     }
 
     /// An [`ErrorKind::Interface`] error.
@@ -184,8 +193,8 @@ impl Error {
     pub fn from_sqlstate(sqlstate: impl Into<String>, message: impl Into<String>) -> Self {
         let sqlstate = sqlstate.into();
         let mut err = Self::new(ErrorKind::from_sqlstate(&sqlstate), message);
-        err.disconnect = sqlstate_is_disconnect(&sqlstate);
-        err.sqlstate = Some(sqlstate);
+        err.0.disconnect = sqlstate_is_disconnect(&sqlstate);
+        err.0.sqlstate = Some(sqlstate);
         err
     }
 
@@ -193,29 +202,29 @@ impl Error {
     #[must_use]
     pub fn with_sqlstate(mut self, sqlstate: impl Into<String>) -> Self {
         let sqlstate = sqlstate.into();
-        self.disconnect |= sqlstate_is_disconnect(&sqlstate);
-        self.sqlstate = Some(sqlstate);
+        self.0.disconnect |= sqlstate_is_disconnect(&sqlstate);
+        self.0.sqlstate = Some(sqlstate);
         self
     }
 
     /// Sets the driver's native error code (SQLite result code, MySQL errno, ...).
     #[must_use]
     pub fn with_native_code(mut self, code: i64) -> Self {
-        self.native_code = Some(code);
+        self.0.native_code = Some(code);
         self
     }
 
     /// Keeps the underlying error as this error's [`std::error::Error::source`].
     #[must_use]
     pub fn with_source(mut self, source: impl Into<Source>) -> Self {
-        self.source = Some(source.into());
+        self.0.source = Some(source.into());
         self
     }
 
     /// Marks the error as proof that the connection is dead (an I/O error, a closed socket).
     #[must_use]
     pub fn with_disconnect(mut self, disconnect: bool) -> Self {
-        self.disconnect = disconnect;
+        self.0.disconnect = disconnect;
         self
     }
 
@@ -224,7 +233,7 @@ impl Error {
     /// provably never reached the server.
     #[must_use]
     pub fn with_not_sent(mut self, not_sent: bool) -> Self {
-        self.not_sent = not_sent;
+        self.0.not_sent = not_sent;
         self
     }
 
@@ -235,7 +244,7 @@ impl Error {
     /// request may have been sent, even if the connection then died.
     #[must_use]
     pub fn is_not_sent(&self) -> bool {
-        self.not_sent
+        self.0.not_sent
     }
 
     /// Marks the error of a `commit()` whose outcome cannot be known: the connection was
@@ -243,7 +252,7 @@ impl Error {
     /// not have been committed. [`Error::commit_failed`] sets it where it applies.
     #[must_use]
     pub fn with_outcome_unknown(mut self, unknown: bool) -> Self {
-        self.outcome_unknown = unknown;
+        self.0.outcome_unknown = unknown;
         self
     }
 
@@ -252,9 +261,9 @@ impl Error {
     /// and wrappers call it on every commit error; it is idempotent.
     #[must_use]
     pub fn commit_failed(mut self) -> Self {
-        if self.disconnect && !self.not_sent && !self.outcome_unknown {
-            self.outcome_unknown = true;
-            self.message.push_str(
+        if self.0.disconnect && !self.0.not_sent && !self.0.outcome_unknown {
+            self.0.outcome_unknown = true;
+            self.0.message.push_str(
                 "; the connection was lost during COMMIT, so the transaction may or may not \
                  have been committed: check the data before running it again",
             );
@@ -268,42 +277,42 @@ impl Error {
     /// retrying blindly. Any other commit error means the transaction was not committed.
     #[must_use]
     pub fn is_outcome_unknown(&self) -> bool {
-        self.outcome_unknown
+        self.0.outcome_unknown
     }
 
     /// The DB-API kind.
     #[must_use]
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The message, without kind or SQLSTATE.
     #[must_use]
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// The five-character SQLSTATE, when the driver reported one.
     #[must_use]
     pub fn sqlstate(&self) -> Option<&str> {
-        self.sqlstate.as_deref()
+        self.0.sqlstate.as_deref()
     }
 
     /// The driver's native error code, when it has one.
     #[must_use]
     pub fn native_code(&self) -> Option<i64> {
-        self.native_code
+        self.0.native_code
     }
 
     /// True when the error proves the connection is unusable (SQLSTATE class 08,
     /// 57P01–57P03, I/O errors). Pools evict such connections.
     #[must_use]
     pub fn is_disconnect(&self) -> bool {
-        self.disconnect
+        self.0.disconnect
     }
 }
 
-impl fmt::Display for Error {
+impl fmt::Display for Details {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.kind, self.message)?;
         if let Some(state) = &self.sqlstate {
@@ -313,7 +322,7 @@ impl fmt::Display for Error {
     }
 }
 
-impl fmt::Debug for Error {
+impl fmt::Debug for Details {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Error")
             .field("kind", &self.kind)
@@ -328,9 +337,36 @@ impl fmt::Debug for Error {
     }
 }
 
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_is_one_pointer_so_results_stay_small() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<Error>(), size_of::<usize>());
+        assert_eq!(size_of::<crate::Result<()>>(), size_of::<usize>());
+        assert_eq!(
+            size_of::<crate::Result<crate::Row>>(),
+            size_of::<crate::Row>()
+        );
+    }
+
+    #[test]
+    fn the_drivers_error_stays_the_source() {
+        use std::error::Error as _;
+        let io = std::io::Error::other("socket closed");
+        let err = Error::operational("lost").with_source(io);
+        assert_eq!(err.to_string(), "OperationalError: lost");
+        let source = err.source().expect("kept");
+        assert_eq!(source.to_string(), "socket closed");
+    }
 
     #[test]
     fn sqlstate_classes_follow_psycopg2() {
