@@ -250,6 +250,29 @@ pub fn rollback_discards<C: Context>() {
     assert!(rows.is_empty(), "rolled back insert is still there");
 }
 
+/// A pipelined rollback (a pool's return) discards as `rollback()` does, and the session
+/// stays in step: the next statements get their own answers, not the rollback's.
+pub fn pipelined_rollback_discards<C: Context>() {
+    let ctx = C::setup();
+    let mut conn = connect(&ctx);
+    let table = booze(&ctx, &mut conn);
+    let insert = format!("INSERT INTO {table} VALUES ({})", ctx.placeholder(1));
+    run(&mut conn, &insert, &Params::from(["Cooper's"]));
+    conn.rollback_pipelined().expect("pipelined rollback");
+    let select = format!("SELECT name FROM {table}");
+    assert!(
+        query(&mut conn, &select, &Params::None).is_empty(),
+        "rolled back insert is still there"
+    );
+    run(&mut conn, &insert, &Params::from(["Boag's"]));
+    conn.commit().expect("commit after a pipelined rollback");
+    let rows = query(&mut conn, &select, &Params::None);
+    assert_eq!(rows.len(), 1, "only the committed row");
+    assert_eq!(rows[0][0], dbapi::Value::from("Boag's"));
+    conn.rollback_pipelined()
+        .expect("pipelined rollback with nothing to roll back");
+}
+
 /// `rollback()` and `commit()` with no open transaction are harmless.
 pub fn commit_and_rollback_without_transaction<C: Context>() {
     let ctx = C::setup();

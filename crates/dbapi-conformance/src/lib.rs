@@ -75,6 +75,7 @@ macro_rules! conformance_core_tests {
             syntax_error_is_programming,
             commit_persists,
             rollback_discards,
+            pipelined_rollback_discards,
             commit_and_rollback_without_transaction,
             use_after_close_is_interface_error,
             cursor_use_after_close_is_interface_error,
