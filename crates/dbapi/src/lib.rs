@@ -45,8 +45,9 @@
 //! - [`Module`] opens connections and declares `APILEVEL`, [`ThreadSafety`] and
 //!   [`ParamStyle`].
 //! - [`Connection`]: `cursor`, `commit`, `rollback`, `close` are required; `ping`,
-//!   `reset_session`, `is_broken`, `set_autocommit`, `in_transaction` are optional
-//!   capabilities with documented defaults (Go's `database/sql/driver` lesson).
+//!   `reset_session`, `is_broken`, `check_alive`, `set_autocommit`, `in_transaction` and
+//!   `rollback_pipelined` are optional capabilities with documented defaults (Go's
+//!   `database/sql/driver` lesson).
 //! - [`Cursor`]: `execute`, `description`, `rowcount`, one fetch primitive and `arraysize`
 //!   are required; `fetchone`/`fetchmany`/`fetchall`, `executemany`, `callproc`, `nextset`,
 //!   `setinputsizes`, `setoutputsize` and `lastrowid` are provided.
