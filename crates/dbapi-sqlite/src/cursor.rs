@@ -44,14 +44,13 @@ impl Stream {
             return Ok(Some(first));
         }
         let mut rows = self.prepared.stmt.raw_query();
-        let mut values = row_buffer(&self.kinds);
         let step = match rows.next() {
-            Ok(Some(row)) => read_values(row, &self.kinds, &mut values).map(Some),
+            Ok(Some(row)) => read_values(row, &self.kinds).map(Some),
             Ok(None) => Ok(None),
             Err(err) => Err(from_rusqlite(err)),
         };
         match step {
-            Ok(Some(())) => {
+            Ok(Some(values)) => {
                 // Keeps the statement on this row for the next step (no heap to leak).
                 std::mem::forget(rows);
                 self.fetched += 1;
@@ -86,22 +85,17 @@ fn controls_transactions(sql: &str) -> bool {
     dbapi::starts_with_keyword(sql, &KEYWORDS)
 }
 
-/// One row's values, read as their columns declare, into an empty `Vec` with room for them.
-/// (Filled in place, not returned: a `Result<Vec<_>>` handed back through memory is written
-/// field by field and read back whole, which stalls the caller on store forwarding.)
-fn read_values(row: &rusqlite::Row<'_>, kinds: &[Declared], values: &mut Vec<Value>) -> Result<()> {
+/// One row's values, read as their columns declare.
+#[inline]
+fn read_values(row: &rusqlite::Row<'_>, kinds: &[Declared]) -> Result<Vec<Value>> {
+    let mut values = Vec::with_capacity(kinds.len());
     for (i, kind) in kinds.iter().enumerate() {
         values.push(value_mapping::read(
             row.get_ref(i).map_err(from_rusqlite)?,
             *kind,
         )?);
     }
-    Ok(())
-}
-
-/// A `Vec` with room for a row of `kinds`.
-fn row_buffer(kinds: &[Declared]) -> Vec<Value> {
-    Vec::with_capacity(kinds.len())
+    Ok(values)
 }
 
 /// Binds every parameter of a kept statement. A kept statement holds no values between runs
@@ -202,13 +196,11 @@ impl<'c> SqliteCursor<'c> {
         let columns = match rows.next().map_err(from_rusqlite)? {
             Some(row) => {
                 let shape = shape.get(row.as_ref());
-                let mut values = row_buffer(&shape.kinds);
-                read_values(row, &shape.kinds, &mut values)?;
+                let values = read_values(row, &shape.kinds)?;
                 shape.fit_first_row(Some(&values));
                 buffered.push_back(Row::new(Arc::clone(&shape.columns), values)?);
                 while let Some(row) = rows.next().map_err(from_rusqlite)? {
-                    let mut values = row_buffer(&shape.kinds);
-                    read_values(row, &shape.kinds, &mut values)?;
+                    let values = read_values(row, &shape.kinds)?;
                     buffered.push_back(Row::new(Arc::clone(&shape.columns), values)?);
                 }
                 Some(Arc::clone(&shape.columns))
@@ -282,8 +274,7 @@ fn first_row(prepared: &mut Prepared) -> Result<Option<FirstRow>> {
         return Ok(None);
     };
     let shape = shape.get(row.as_ref());
-    let mut values = row_buffer(&shape.kinds);
-    read_values(row, &shape.kinds, &mut values)?;
+    let values = read_values(row, &shape.kinds)?;
     shape.fit_first_row(Some(&values));
     let first = Row::new(Arc::clone(&shape.columns), values)?;
     // The statement stays on its first row for the next fetch.
