@@ -144,6 +144,63 @@ pub fn contended<G>(
     }
 }
 
+/// As [`contended`], but with `tasks` async callers on a multi-threaded tokio runtime of one
+/// worker per core — how an async server runs them — instead of one thread each. `cycle`
+/// makes one caller's get + work + return and resolves to the time its get took.
+pub fn contended_tasks<F>(
+    tasks: usize,
+    duration: Duration,
+    cycle: impl Fn() -> F + Send + Sync + 'static,
+) -> Contended
+where
+    F: std::future::Future<Output = Duration> + Send + 'static,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .build()
+        .expect("tokio runtime");
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let recording = std::sync::Arc::new(AtomicBool::new(false));
+    let cycle = std::sync::Arc::new(cycle);
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            let (stop, recording, cycle) = (stop.clone(), recording.clone(), cycle.clone());
+            runtime.spawn(async move {
+                let mut histogram = Histogram::new();
+                while !stop.load(Relaxed) {
+                    let got = cycle().await;
+                    if recording.load(Relaxed) {
+                        histogram.record(got.as_nanos() as u64);
+                    }
+                }
+                histogram
+            })
+        })
+        .collect();
+    // Measurement windows, not synchronisation: the tasks run freely meanwhile.
+    std::thread::sleep(duration / 10);
+    recording.store(true, Relaxed);
+    let began = Instant::now();
+    std::thread::sleep(duration);
+    stop.store(true, Relaxed);
+    let histograms: Vec<Histogram> = runtime.block_on(async {
+        let mut out = Vec::with_capacity(handles.len());
+        for handle in handles {
+            out.push(handle.await.expect("bench task"));
+        }
+        out
+    });
+    let elapsed = began.elapsed();
+    let mut latency = Histogram::new();
+    for h in &histograms {
+        latency.merge(h);
+    }
+    Contended {
+        ops_per_sec: latency.count() as f64 / elapsed.as_secs_f64(),
+        latency,
+        per_thread: histograms.iter().map(Histogram::count).collect(),
+    }
+}
+
 /// A contender of a multi-threaded workload: runs [`contended`] for the window it is given.
 pub type Window<'a> = Box<dyn FnMut(Duration) -> Contended + 'a>;
 

@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use crate::workloads::{
-    Multi, Single, DBPOOL, DBPOOL_FIFO, MUTEX_FLOOR, R2D2_CHECK, R2D2_NOCHECK, THREADS,
+    Multi, Single, ASYNC_BLOCK_ON, ASYNC_TASKS, DBPOOL, DBPOOL_FIFO, MUTEX_FLOOR, R2D2_CHECK,
+    R2D2_NOCHECK, THREADS,
 };
 
 fn find<'a>(rows: &'a [Single], name: &str) -> Option<&'a Single> {
@@ -224,19 +225,28 @@ pub fn targets(
                 measured: format!("{ratio:.2}×"),
             });
         }
-        if let (Some(sync), Some(async_pool)) = (
-            find_multi(w4, DBPOOL, 16, 16),
-            find_multi(w4, "dbpool async (AsyncPool)", 16, 16),
-        ) {
+        for (callers, name) in [
+            ("16 tasks", ASYNC_TASKS),
+            ("16 threads in block_on", ASYNC_BLOCK_ON),
+        ] {
+            let (Some(sync), Some(async_pool)) =
+                (find_multi(w4, DBPOOL, 16, 16), find_multi(w4, name, 16, 16))
+            else {
+                continue;
+            };
             let ratio = async_pool.result.ops_per_sec / sync.result.ops_per_sec;
             targets.push(Target {
-                text: format!("W5 ({server}): AsyncPool at least 0.8× the sync pool at 16 callers"),
+                text: format!(
+                    "W5 ({server}): AsyncPool at least 0.8× the sync pool at 16 callers ({callers})"
+                ),
                 met: ratio >= 0.8,
                 measured: format!("{ratio:.2}×"),
             });
             let tail = async_pool.result.latency.quantile(0.999);
             targets.push(Target {
-                text: format!("W5 ({server}): AsyncPool p99.9 get time under 5 ms at 16 callers"),
+                text: format!(
+                    "W5 ({server}): AsyncPool p99.9 get time under 5 ms at 16 callers ({callers})"
+                ),
                 met: tail < 5_000_000,
                 measured: if tail < 1_000_000 {
                     format!("{:.0} µs", tail as f64 / 1e3)

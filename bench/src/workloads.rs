@@ -2,7 +2,7 @@
 //! deadpool, in one process and one run.
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 use dbapi::{params, Connection, Cursor, Module};
@@ -14,7 +14,7 @@ use dbpool_core::{AsyncPool, Fairness, Pool};
 
 use crate::managers::{MysqlManager, PostgresManager, SqliteManager};
 use crate::measure::{
-    contended, interleaved, interleaved_contended, timed, Contended, Round, Window,
+    contended, contended_tasks, interleaved, interleaved_contended, timed, Contended, Round, Window,
 };
 use crate::noop::{NoopConnection, NoopManager, NoopModule};
 
@@ -61,6 +61,10 @@ pub const DBPOOL: &str = "dbpool";
 pub const DBPOOL_FIFO: &str = "dbpool (Fairness::Fifo)";
 pub const R2D2_CHECK: &str = "r2d2 (test_on_check_out)";
 pub const R2D2_NOCHECK: &str = "r2d2 (no check)";
+/// W5's async callers as tasks on a multi-threaded runtime (the target's row).
+pub const ASYNC_TASKS: &str = "dbpool async (AsyncPool, tokio tasks)";
+/// W5's async callers as OS threads each blocking on its own future.
+pub const ASYNC_BLOCK_ON: &str = "dbpool async (AsyncPool, block_on per thread)";
 pub const MUTEX_FLOOR: &str = "floor: Mutex<Vec> pop+push";
 pub const QUEUE_FLOOR: &str = "floor: ArrayQueue pop+push";
 
@@ -434,7 +438,23 @@ where
                 }),
             ),
             (
-                "dbpool async (AsyncPool)",
+                ASYNC_TASKS,
+                Box::new(|run| {
+                    let pool = async_pool.clone();
+                    contended_tasks(threads, run, move || {
+                        let pool = pool.clone();
+                        async move {
+                            let t0 = Instant::now();
+                            let mut conn = pool.get().await.expect("get");
+                            let got = t0.elapsed();
+                            conn.query("SELECT 1", params![]).await.expect("select");
+                            got
+                        }
+                    })
+                }),
+            ),
+            (
+                ASYNC_BLOCK_ON,
                 Box::new(|run| {
                     contended(
                         threads,
