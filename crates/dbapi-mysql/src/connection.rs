@@ -30,6 +30,11 @@ pub struct MysqlConnection {
     broken: bool,
     /// No TLS: bytes waiting on an idle socket can only be the server's last words.
     plain: bool,
+    /// No TLS and no compression: a `ROLLBACK` can be sent, and its answer read, on the
+    /// socket itself ([`Connection::rollback_pipelined`]).
+    pipelines: bool,
+    /// A pipelined `ROLLBACK`'s answer is still on its way: read before the next request.
+    answer_due: bool,
 }
 
 impl fmt::Debug for MysqlConnection {
@@ -43,12 +48,19 @@ impl fmt::Debug for MysqlConnection {
             .field("in_transaction", &self.in_transaction)
             .field("autocommit", &self.autocommit)
             .field("broken", &self.broken)
+            .field("answer_due", &self.answer_due)
             .finish()
     }
 }
 
 impl MysqlConnection {
-    pub(crate) fn new(conn: Conn, reset: ResetLevel, autocommit: bool, plain: bool) -> Self {
+    pub(crate) fn new(
+        conn: Conn,
+        reset: ResetLevel,
+        autocommit: bool,
+        plain: bool,
+        compressed: bool,
+    ) -> Self {
         Self {
             conn: Some(conn),
             in_transaction: false,
@@ -57,17 +69,59 @@ impl MysqlConnection {
             reset,
             broken: false,
             plain,
+            pipelines: cfg!(unix) && plain && !compressed,
+            answer_due: false,
         }
     }
 
-    /// The `mysql::Conn`, for driver-specific calls.
+    /// The `mysql::Conn`, for driver-specific calls (after reading the answer to a
+    /// pipelined `ROLLBACK`, if one is due).
     ///
     /// # Errors
-    /// An Interface error after `close()`.
+    /// An Interface error after `close()`; an Operational disconnect error when the
+    /// answer shows the session lost.
     pub fn native_mut(&mut self) -> Result<&mut Conn> {
+        if self.answer_due {
+            self.read_answer()?;
+        }
         self.conn
             .as_mut()
             .ok_or_else(|| Error::closed("connection"))
+    }
+
+    /// Whether the answer to a pipelined `ROLLBACK` is still to be read (it is read
+    /// before the connection's next request).
+    #[must_use]
+    pub fn answer_due(&self) -> bool {
+        self.answer_due
+    }
+
+    #[cfg(unix)]
+    fn read_answer(&mut self) -> Result<()> {
+        use crate::pipeline::{read_answer, Answer};
+        self.answer_due = false;
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| Error::closed("connection"))?;
+        let failure = match read_answer(conn) {
+            Ok(Answer::Done) => return Ok(()),
+            Ok(Answer::Refused(code, message)) => format!("error {code}: {message}"),
+            Err(e) => e.to_string(),
+        };
+        // The session may be gone, or out of step: either way it cannot be used.
+        self.broken = true;
+        Err(Error::operational(format!(
+            "the server did not end the last transaction cleanly ({failure}); nothing was \
+             sent since: use a new connection"
+        ))
+        .with_disconnect(true)
+        .with_not_sent(true))
+    }
+
+    #[cfg(not(unix))]
+    fn read_answer(&mut self) -> Result<()> {
+        Ok(())
     }
 
     /// The server's id for this session (`CONNECTION_ID()`), known without a round trip.
@@ -143,8 +197,30 @@ impl Connection for MysqlConnection {
         self.end_transaction("ROLLBACK")
     }
 
+    /// On a plain, uncompressed connection: sends `ROLLBACK` and returns, after a look at
+    /// the socket that finds a session the server already ended; the answer is read before
+    /// the next request ([`MysqlConnection::answer_due`]). Otherwise as `rollback()`.
+    fn rollback_pipelined(&mut self) -> Result<()> {
+        #[cfg(unix)]
+        if self.pipelines && self.in_transaction {
+            self.check_alive()?;
+            self.in_transaction = false;
+            let conn = self.native_mut()?;
+            if let Err(e) = crate::pipeline::send_rollback(conn) {
+                self.broken = true;
+                return Err(
+                    Error::operational(format!("cannot send ROLLBACK: {e}")).with_disconnect(true)
+                );
+            }
+            self.answer_due = true;
+            return Ok(());
+        }
+        self.rollback()
+    }
+
     /// Closes the prepared statements and says goodbye (`COM_QUIT`).
     fn close(&mut self) -> Result<()> {
+        self.answer_due = false;
         drop(self.conn.take());
         Ok(())
     }

@@ -39,6 +39,12 @@
 //!   tracks the transaction itself: any statement with autocommit off, or `BEGIN` / `START
 //!   TRANSACTION`, opens one; `COMMIT`, `ROLLBACK` and the DB-API calls end it. It errs on
 //!   the side of "open" (an extra `ROLLBACK`), never of "clean".
+//! - `rollback_pipelined` (a pool's rollback on return) sends `ROLLBACK` without waiting
+//!   for the answer on a plain, uncompressed connection (Unix): the server ends the
+//!   transaction and releases its locks when it reads it, and the answer is read before the
+//!   connection's next request ([`MysqlConnection::answer_due`]). A look at the socket
+//!   first finds a session the server already ended. The `mysql` crate cannot have two
+//!   requests in flight, so a next request made at once still waits for that answer first.
 //! - Streaming ([`dbapi::Cursor::set_streaming`]): a query's first result set is read as it
 //!   is fetched, over the unbuffered protocol (MySQLdb's `SSCursor`); see [`MysqlCursor`].
 //! - Pure Rust by default: the `mysql` crate's `minimal-rust` features (flate2's Rust back
@@ -54,6 +60,8 @@ pub mod decode;
 mod error_mapping;
 mod module;
 mod params;
+#[cfg(unix)]
+mod pipeline;
 mod results;
 mod socket;
 mod stream;

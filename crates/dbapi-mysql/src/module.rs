@@ -316,6 +316,7 @@ impl Mysql {
             opts = opts.read_timeout(self.read_timeout);
         }
         let plain = mysql::Opts::from(opts.clone()).get_ssl_opts().is_none();
+        let compressed = mysql::Opts::from(opts.clone()).get_compress().is_some();
         let conn = match Conn::new(opts.clone()) {
             #[cfg(feature = "tls")]
             Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported))
@@ -335,6 +336,7 @@ impl Mysql {
             self.reset,
             self.autocommit,
             plain,
+            compressed,
         ))
     }
 
