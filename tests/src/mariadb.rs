@@ -83,6 +83,17 @@ fn ensure_user(user: &str, password: &str) {
     }
 }
 
+/// The module of a tag's user, with `options` (a URL query, or nothing) after its DSN.
+fn module_for(tag: &str, options: &str) -> Mysql {
+    let user = user_for(tag);
+    let params = test_params();
+    let password = params.password().expect("password").expose().to_owned();
+    ensure_user(&user, &password);
+    Mysql::from_dsn(&format!("{}{options}", url_for(&user, &password)))
+        .expect("dsn")
+        .program_name(tag)
+}
+
 /// Polls until the process `pid` has exited (or is a zombie awaiting its reaper).
 fn wait_for_exit(pid: &str) {
     let deadline = Instant::now() + PATIENCE;
@@ -101,17 +112,20 @@ fn wait_for_exit(pid: &str) {
     }
 }
 
+impl MariaDb {
+    /// As [`Backend::module`], without TLS even when the adapter is built with it (a
+    /// pipelined `ROLLBACK` needs the plain socket).
+    #[must_use]
+    pub fn plain_module(tag: &str) -> Mysql {
+        module_for(tag, "?sslmode=disable")
+    }
+}
+
 impl Backend for MariaDb {
     type Module = Mysql;
 
     fn module(tag: &str) -> Mysql {
-        let user = user_for(tag);
-        let params = test_params();
-        let password = params.password().expect("password").expose().to_owned();
-        ensure_user(&user, &password);
-        Mysql::from_dsn(&url_for(&user, &password))
-            .expect("dsn")
-            .program_name(tag)
+        module_for(tag, "")
     }
 
     fn observer() -> MysqlConnection {

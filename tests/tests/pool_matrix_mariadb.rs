@@ -127,7 +127,7 @@ fn a_dirty_return_rolls_back_without_waiting_for_the_server() {
         )
         .expect("create");
     for (cleanup, due) in [(Cleanup::Rollback, true), (Cleanup::RollbackAndWait, false)] {
-        let pool = Pool::builder(MariaDb::module(&unique("mx-pipelined-rollback")))
+        let pool = Pool::builder(MariaDb::plain_module(&unique("mx-pipelined-rollback")))
             .max_size(1)
             .cleanup(cleanup)
             .build()
@@ -183,7 +183,7 @@ fn a_dirty_return_rolls_back_without_waiting_for_the_server() {
 fn a_session_ended_before_a_dirty_return_is_not_reused() {
     use dbpool_core::CloseReason;
     let tag = unique("mx-ended-dirty");
-    let pool = Pool::builder(MariaDb::module(&tag))
+    let pool = Pool::builder(MariaDb::plain_module(&tag))
         .max_size(1)
         .build()
         .expect("pool");

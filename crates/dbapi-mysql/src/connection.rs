@@ -218,9 +218,14 @@ impl Connection for MysqlConnection {
         self.rollback()
     }
 
-    /// Closes the prepared statements and says goodbye (`COM_QUIT`).
+    /// Closes the prepared statements and says goodbye (`COM_QUIT`), after reading the
+    /// answer to a pipelined `ROLLBACK` still due.
     fn close(&mut self) -> Result<()> {
-        self.answer_due = false;
+        if self.answer_due {
+            // Read before closing: a socket closed with unread bytes is reset, not shut
+            // down, and the server counts an aborted connection.
+            let _ = self.read_answer();
+        }
         drop(self.conn.take());
         Ok(())
     }

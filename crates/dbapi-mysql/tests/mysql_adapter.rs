@@ -752,3 +752,59 @@ fn a_host_list_is_tried_in_order() {
     let password = user.rsplit_once(':').expect("user:password").1;
     assert!(!text.contains(password), "no password: {text}");
 }
+
+/// On a plain connection `rollback_pipelined` returns once `ROLLBACK` is sent; the answer
+/// is read before the next request, and by `close`. Over TLS it waits, as `rollback`.
+#[test]
+#[ignore = "needs MariaDB: cargo xtask test"]
+fn a_pipelined_rollback_is_answered_before_the_next_request() {
+    let table = Table::create("v INT");
+    let t = &table.0;
+    let plain = || {
+        Mysql::from_dsn(&format!("{}?sslmode=disable", url()))
+            .expect("dsn")
+            .connect()
+            .expect("connect")
+    };
+    let mut conn = plain();
+    conn.rollback_pipelined()
+        .expect("no transaction: nothing to send");
+    assert!(!conn.answer_due());
+    conn.execute(&format!("INSERT INTO {t} VALUES (1)"), &params![])
+        .expect("insert");
+    conn.rollback_pipelined().expect("sent");
+    assert!(conn.answer_due(), "the answer is read later");
+    assert_eq!(conn.in_transaction(), Some(false));
+    assert_eq!(
+        one(&mut conn, &format!("SELECT COUNT(*) FROM {t}"), &params![]),
+        Value::Int(0),
+        "rolled back, and the session in step"
+    );
+    assert!(!conn.answer_due());
+
+    let mut closing = plain();
+    closing
+        .execute(&format!("INSERT INTO {t} VALUES (2)"), &params![])
+        .expect("insert");
+    closing.rollback_pipelined().expect("sent");
+    closing.close().expect("reads the answer, then closes");
+    assert!(!closing.answer_due());
+
+    if cfg!(feature = "tls") {
+        let mut tls = Mysql::from_dsn(&format!("{}?sslmode=require", url()))
+            .expect("dsn")
+            .connect()
+            .expect("connect over TLS");
+        tls.execute(&format!("INSERT INTO {t} VALUES (3)"), &params![])
+            .expect("insert");
+        tls.rollback_pipelined().expect("waits");
+        assert!(
+            !tls.answer_due(),
+            "over TLS the rollback waits for its answer"
+        );
+    }
+    assert_eq!(
+        one(&mut conn, &format!("SELECT COUNT(*) FROM {t}"), &params![]),
+        Value::Int(0)
+    );
+}
