@@ -133,15 +133,7 @@ pub fn contended<G>(
             .collect();
         (histograms, began.elapsed())
     });
-    let mut latency = Histogram::new();
-    for h in &histograms {
-        latency.merge(h);
-    }
-    Contended {
-        ops_per_sec: latency.count() as f64 / elapsed.as_secs_f64(),
-        latency,
-        per_thread: histograms.iter().map(Histogram::count).collect(),
-    }
+    summary(&histograms, elapsed)
 }
 
 /// As [`contended`], but with `tasks` async callers on a multi-threaded tokio runtime of one
@@ -190,8 +182,13 @@ where
         out
     });
     let elapsed = began.elapsed();
+    summary(&histograms, elapsed)
+}
+
+/// The figures of a run from each caller's get times and the run's length.
+fn summary(histograms: &[Histogram], elapsed: Duration) -> Contended {
     let mut latency = Histogram::new();
-    for h in &histograms {
+    for h in histograms {
         latency.merge(h);
     }
     Contended {

@@ -130,6 +130,32 @@ pub fn a_session_killed_while_idle_is_evicted<B: Backend>() {
     assert_ne!(B::session_id(&mut *conn), id);
 }
 
+/// A session the server ended while it was checked out, returned dirty without another
+/// use: the rollback on return finds it over — a pipelined one reads the server's last
+/// words before the return ends — so it is closed, never handed to the next user.
+/// `module` opens the tag's connections (a pipelining adapter's, where that differs).
+pub fn a_session_ended_before_a_dirty_return_is_not_reused<B: Backend>(
+    module: impl FnOnce(&str) -> B::Module,
+) {
+    let tag = unique("mx-ended-dirty");
+    let pool = Pool::builder(module(&tag))
+        .max_size(1)
+        .build()
+        .expect("pool");
+    let mut observer = B::observer();
+    let mut conn = pool.get().expect("get");
+    conn.execute("SELECT 1", &params![])
+        .expect("opens a transaction");
+    let id = B::session_id(&mut *conn);
+    B::kill(&mut observer, id);
+    drop(conn);
+    assert_eq!(pool.stats().closed(CloseReason::CleanupFailed), 1);
+    assert_eq!(pool.size(), 0, "no slot leaked");
+    let mut conn = pool.get().expect("a new connection");
+    assert_ne!(B::session_id(&mut *conn), id);
+    assert_eq!(B::sessions(&mut observer, &tag), 1);
+}
+
 /// A session ended by the server while checked out fails as a disconnect, its slot is
 /// freed, and the server holds exactly the one replacement afterwards.
 pub fn a_session_killed_while_checked_out_is_evicted<B: Backend>() {

@@ -175,28 +175,13 @@ fn a_dirty_return_rolls_back_without_waiting_for_the_server() {
         .expect("drop");
 }
 
-/// A session the server ended while it was checked out, returned dirty without another
-/// use: the look before the pipelined rollback finds it over, so it is closed, never
-/// handed to the next user.
+/// See [`dbpool_tests::matrix::a_session_ended_before_a_dirty_return_is_not_reused`]: on a
+/// plain socket, where the rollback is pipelined and a look before sending finds the
+/// session over.
 #[test]
 #[ignore = "needs MariaDB: cargo xtask test"]
 fn a_session_ended_before_a_dirty_return_is_not_reused() {
-    use dbpool_core::CloseReason;
-    let tag = unique("mx-ended-dirty");
-    let pool = Pool::builder(MariaDb::plain_module(&tag))
-        .max_size(1)
-        .build()
-        .expect("pool");
-    let mut observer = MariaDb::observer();
-    let mut conn = pool.get().expect("get");
-    conn.execute("SELECT 1", &params![])
-        .expect("opens a transaction");
-    let id = MariaDb::session_id(&mut *conn);
-    MariaDb::kill(&mut observer, id);
-    drop(conn);
-    assert_eq!(pool.stats().closed(CloseReason::CleanupFailed), 1);
-    assert_eq!(pool.size(), 0, "no slot leaked");
-    let mut conn = pool.get().expect("a new connection");
-    assert_ne!(MariaDb::session_id(&mut *conn), id);
-    assert_eq!(MariaDb::sessions(&mut observer, &tag), 1);
+    dbpool_tests::matrix::a_session_ended_before_a_dirty_return_is_not_reused::<MariaDb>(
+        MariaDb::plain_module,
+    );
 }

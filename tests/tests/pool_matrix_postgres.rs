@@ -333,28 +333,9 @@ fn a_dirty_return_rolls_back_without_waiting_for_the_server() {
     }
 }
 
-/// A session the server ended while it was checked out, returned dirty without another
-/// use: the pipelined rollback finds it over (the server's last words are read before the
-/// return ends), so it is closed, never handed to the next user.
+/// See [`dbpool_tests::matrix::a_session_ended_before_a_dirty_return_is_not_reused`].
 #[test]
 #[ignore = "needs PostgreSQL: cargo xtask test"]
 fn a_session_ended_before_a_dirty_return_is_not_reused() {
-    use dbpool_core::CloseReason;
-    let tag = unique("matrix-ended-dirty");
-    let pool = Pool::builder(Pg::module(&tag))
-        .max_size(1)
-        .build()
-        .expect("pool");
-    let mut observer = Pg::observer();
-    let mut conn = pool.get().expect("get");
-    conn.execute("SELECT 1", &params![])
-        .expect("opens a transaction");
-    let pid = Pg::session_id(&mut *conn);
-    Pg::kill(&mut observer, pid);
-    drop(conn);
-    assert_eq!(pool.stats().closed(CloseReason::CleanupFailed), 1);
-    assert_eq!(pool.size(), 0, "no slot leaked");
-    let mut conn = pool.get().expect("a new connection");
-    assert_ne!(Pg::session_id(&mut *conn), pid);
-    assert_eq!(Pg::sessions(&mut observer, &tag), 1);
+    dbpool_tests::matrix::a_session_ended_before_a_dirty_return_is_not_reused::<Pg>(Pg::module);
 }
