@@ -164,7 +164,7 @@ impl<'c> SqliteCursor<'c> {
     }
 
     fn run(&mut self, sql: &str, params: &Params) -> Result<()> {
-        let (conn, prepared) = self.live.prepared(sql)?;
+        let (conn, prepared, spare_rows) = self.live.prepared(sql)?;
         let (stmt, mut shape) = prepared.parts();
         bind(stmt, params)?;
         if !self.autocommit
@@ -189,7 +189,11 @@ impl<'c> SqliteCursor<'c> {
         if self.state.streaming() && !writes {
             return self.start_stream(sql);
         }
-        let mut buffered = VecDeque::new();
+        // The cursor's own buffer from its last result, else the connection's kept one.
+        let mut buffered = self.state.take_rows();
+        if buffered.capacity() == 0 {
+            buffered = std::mem::take(spare_rows);
+        }
         let mut rows = stmt.raw_query();
         // The shape is taken after the first step: a statement re-prepared for a schema
         // change reports its new columns only then.
@@ -289,6 +293,7 @@ fn first_row(prepared: &mut Prepared) -> Result<Option<FirstRow>> {
 impl Drop for SqliteCursor<'_> {
     fn drop(&mut self) {
         self.end_stream();
+        self.live.keep_rows(self.state.take_rows());
     }
 }
 

@@ -9,9 +9,10 @@
 //! SQLite re-prepares the statement for a schema change (its `REPREPARE` counter moves), and
 //! a statement is never replaced behind the entry's back, so no other check is needed.
 
+use std::collections::VecDeque;
 use std::rc::Rc;
 
-use dbapi::{Error, ErrorKind, Result};
+use dbapi::{Error, ErrorKind, Result, Row};
 use hashbrown::hash_map::EntryRef;
 use hashbrown::HashMap;
 use rusqlite::StatementStatus;
@@ -66,10 +67,16 @@ impl ShapeSlot<'_> {
     }
 }
 
+/// The most rows a buffer kept for the next result may have room for: a buffer grown by a
+/// large result is freed rather than kept for the connection's lifetime.
+const SPARE_ROWS: usize = 256;
+
 /// An open rusqlite connection with the DB-API's prepared statements.
 pub(crate) struct LiveConnection {
     // Declared before `conn`, so dropped before it: each statement borrows the connection.
     statements: HashMap<String, Prepared>,
+    /// An emptied row buffer from the last cursor, for the next result to fill.
+    spare_rows: VecDeque<Row>,
     /// In an `Rc`, not a `Box`: the statements hold shared references into it while it is
     /// moved, which a `Box` (a unique owner) does not allow. Never cloned: the count stays 1.
     conn: Rc<rusqlite::Connection>,
@@ -86,6 +93,7 @@ impl LiveConnection {
     pub(crate) fn new(conn: rusqlite::Connection) -> Self {
         Self {
             statements: HashMap::default(),
+            spare_rows: VecDeque::new(),
             conn: Rc::new(conn),
         }
     }
@@ -107,12 +115,23 @@ impl LiveConnection {
         Rc::try_unwrap(self.conn).map_err(|_| shared())
     }
 
-    /// The connection and the prepared statement for `sql` (prepared now if it is not kept),
-    /// found with one look-up.
+    /// Keeps an emptied row buffer for the next result (unless it grew large).
+    pub(crate) fn keep_rows(&mut self, mut rows: VecDeque<Row>) {
+        if rows.capacity() <= SPARE_ROWS && rows.capacity() > self.spare_rows.capacity() {
+            rows.clear();
+            self.spare_rows = rows;
+        }
+    }
+
+    /// The connection, the prepared statement for `sql` (prepared now if it is not kept),
+    /// found with one look-up, and the kept row buffer (see [`LiveConnection::keep_rows`]).
     ///
     /// # Errors
     /// SQLite's error when the statement does not prepare.
-    pub(crate) fn prepared(&mut self, sql: &str) -> Result<(&rusqlite::Connection, &mut Prepared)> {
+    pub(crate) fn prepared(
+        &mut self,
+        sql: &str,
+    ) -> Result<(&rusqlite::Connection, &mut Prepared, &mut VecDeque<Row>)> {
         if self.statements.len() >= CAPACITY && !self.statements.contains_key(sql) {
             self.make_room();
         }
@@ -120,7 +139,7 @@ impl LiveConnection {
             EntryRef::Occupied(entry) => entry.into_mut(),
             EntryRef::Vacant(entry) => entry.insert(prepare(&self.conn, sql)?),
         };
-        Ok((&self.conn, prepared))
+        Ok((&self.conn, prepared, &mut self.spare_rows))
     }
 
     /// Takes the prepared statement for `sql` out, for a caller that steps it across calls;

@@ -105,6 +105,16 @@ impl CursorState {
         self.has_result = true;
     }
 
+    /// Takes the row buffer, emptied, for an adapter to fill again: a buffer kept between
+    /// results (and between cursors) lets a statement seen before allocate only its rows.
+    #[must_use]
+    #[inline]
+    pub fn take_rows(&mut self) -> VecDeque<Row> {
+        let mut rows = std::mem::take(&mut self.rows);
+        rows.clear();
+        rows
+    }
+
     /// For `Cursor::description`.
     #[must_use]
     pub fn description(&self) -> Option<&[Column]> {
