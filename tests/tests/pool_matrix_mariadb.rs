@@ -185,3 +185,96 @@ fn a_session_ended_before_a_dirty_return_is_not_reused() {
         MariaDb::plain_module,
     );
 }
+
+/// Under load, with every return dirty and pipelined: 16 threads share 4 plain connections,
+/// each inserting (never committing) and committing in turn; every uncommitted insert is
+/// gone, every committed one is there, no session is ever out of step, and the server
+/// holds exactly the pool's connections at the end.
+#[test]
+#[ignore = "needs MariaDB: cargo xtask test"]
+fn sixteen_threads_returning_dirty_connections_stay_in_step() {
+    use std::sync::Arc;
+    let tag = unique("mx-dirty-load");
+    let table = format!("mx_dirty_load_{}", std::process::id());
+    let mut admin = my_admin();
+    admin
+        .execute(
+            &format!("CREATE OR REPLACE TABLE {table} (t int, i int, kept int) ENGINE=InnoDB"),
+            &params![],
+        )
+        .expect("create");
+    let pool = Pool::builder(MariaDb::plain_module(&tag))
+        .max_size(4)
+        .build()
+        .expect("pool");
+    let start = Arc::new(std::sync::Barrier::new(16));
+    // Checkouts that found the last user's ROLLBACK still unanswered: the pipelined path.
+    let due = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let threads: Vec<_> = (0..16)
+        .map(|t| {
+            let (pool, start, table) = (pool.clone(), Arc::clone(&start), table.clone());
+            let due = Arc::clone(&due);
+            std::thread::spawn(move || {
+                start.wait();
+                for i in 0..50 {
+                    let mut conn = pool.get().expect("get");
+                    assert_eq!(conn.in_transaction(), Some(false), "clean at checkout");
+                    if conn.answer_due() {
+                        due.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    let kept = i % 5 == 0;
+                    conn.execute(
+                        &format!("INSERT INTO {table} VALUES (?, ?, ?)"),
+                        &params![t, i, i64::from(kept)],
+                    )
+                    .expect("insert");
+                    assert_eq!(
+                        scalar(
+                            &mut *conn,
+                            &format!("SELECT COUNT(*) FROM {table} WHERE t = ? AND i = ?"),
+                            &params![t, i]
+                        ),
+                        1,
+                        "the session sees its own insert: in step"
+                    );
+                    if kept {
+                        conn.commit().expect("commit");
+                    }
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("worker");
+    }
+    assert!(
+        due.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "no checkout met a pipelined rollback"
+    );
+    assert_eq!(
+        scalar(
+            &mut admin,
+            &format!("SELECT COUNT(*) FROM {table} WHERE kept = 0"),
+            &params![]
+        ),
+        0,
+        "every uncommitted insert was rolled back"
+    );
+    assert_eq!(
+        scalar(
+            &mut admin,
+            &format!("SELECT COUNT(*) FROM {table} WHERE kept = 1"),
+            &params![]
+        ),
+        16 * 10,
+        "every committed insert is there"
+    );
+    let stats = pool.stats();
+    assert_eq!(stats.open, stats.idle, "all back: {stats:?}");
+    assert_eq!(stats.closed(dbpool_core::CloseReason::CleanupFailed), 0);
+    assert_eq!(pool.size() as i64, MariaDb::sessions(&mut admin, &tag));
+    drop(pool);
+    admin
+        .execute(&format!("DROP TABLE {table}"), &params![])
+        .expect("drop");
+}
