@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::Barrier;
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use crate::histogram::Histogram;
@@ -150,9 +150,9 @@ where
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .build()
         .expect("tokio runtime");
-    let stop = std::sync::Arc::new(AtomicBool::new(false));
-    let recording = std::sync::Arc::new(AtomicBool::new(false));
-    let cycle = std::sync::Arc::new(cycle);
+    let stop = Arc::new(AtomicBool::new(false));
+    let recording = Arc::new(AtomicBool::new(false));
+    let cycle = Arc::new(cycle);
     let handles: Vec<_> = (0..tasks)
         .map(|_| {
             let (stop, recording, cycle) = (stop.clone(), recording.clone(), cycle.clone());

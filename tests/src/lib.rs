@@ -27,6 +27,21 @@ pub use postgres::{pg_admin, pg_ctl, pg_url, Pg};
 /// the state is polled).
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
+/// Polls `done` (yielding the core between looks) until it is true.
+///
+/// # Panics
+/// When it is still false after [`PATIENCE`]: `what` should have happened by then.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {PATIENCE:?}"
+        );
+        std::thread::yield_now();
+    }
+}
+
 /// An environment variable `cargo xtask test` sets.
 ///
 /// # Panics

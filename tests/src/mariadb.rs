@@ -10,7 +10,7 @@ use std::time::Instant;
 use dbapi::{params, Connection, Error, ErrorKind, Module};
 use dbapi_mysql::{Mysql, MysqlConnection};
 
-use crate::{env, scalar, Backend, PATIENCE};
+use crate::{env, scalar, wait_until, Backend, PATIENCE};
 
 /// The MariaDB backend of the matrix.
 #[derive(Debug, Clone, Copy)]
@@ -96,20 +96,14 @@ fn module_for(tag: &str, options: &str) -> Mysql {
 
 /// Polls until the process `pid` has exited (or is a zombie awaiting its reaper).
 fn wait_for_exit(pid: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
+    wait_until(&format!("mariadbd {pid} stops"), || {
         let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let gone = state.is_empty()
+        state.is_empty()
             || state
                 .rsplit(')')
                 .next()
-                .is_some_and(|s| s.trim_start().starts_with('Z'));
-        if gone {
-            return;
-        }
-        assert!(Instant::now() < deadline, "mariadbd {pid} did not stop");
-        std::thread::yield_now();
-    }
+                .is_some_and(|s| s.trim_start().starts_with('Z'))
+    });
 }
 
 impl MariaDb {
@@ -149,16 +143,13 @@ impl Backend for MariaDb {
         observer
             .execute(&format!("KILL CONNECTION {id}"), &params![])
             .unwrap_or_else(|e| panic!("KILL CONNECTION {id}: {e}"));
-        let deadline = Instant::now() + PATIENCE;
-        while scalar(
-            observer,
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?",
-            &params![id],
-        ) > 0
-        {
-            assert!(Instant::now() < deadline, "connection {id} did not go away");
-            std::thread::yield_now();
-        }
+        wait_until(&format!("connection {id} goes away"), || {
+            scalar(
+                observer,
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?",
+                &params![id],
+            ) == 0
+        });
     }
 
     fn with_password(password: &str) -> Mysql {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use dbapi::{params, Connection, Cursor, ErrorKind, Module, Value};
 use dbpool_core::{AsyncPool, CloseReason, Pool, PoolError, SteadyConnection};
 
-use crate::{assert_returns_immediately, scalar, Backend, PATIENCE};
+use crate::{assert_returns_immediately, scalar, wait_until, Backend, PATIENCE};
 
 /// A tag unique to this test process.
 #[must_use]
@@ -277,16 +277,7 @@ pub fn a_silent_listener_gives_connect_timeout<B: Backend>() {
         .expect("pool");
     let err = pool.get().expect_err("never answers");
     assert!(err.is_connect_timeout(), "{err}");
-    let slot_freed = || {
-        let deadline = Instant::now() + PATIENCE;
-        while pool.size() > 0 {
-            assert!(
-                Instant::now() < deadline,
-                "the late connect never gave its slot back"
-            );
-            thread::yield_now();
-        }
-    };
+    let slot_freed = || wait_until("the late connect gives its slot back", || pool.size() == 0);
     if B::BOUNDED_HANDSHAKE {
         slot_freed();
     }
@@ -517,14 +508,9 @@ pub fn evict_all_replaces_every_session<B: Backend>() {
     drop(held);
     pool.evict_all();
     let mut observer = B::observer();
-    let deadline = Instant::now() + PATIENCE;
-    while B::sessions(&mut observer, &tag) > 1 {
-        assert!(
-            Instant::now() < deadline,
-            "the idle sessions were not closed"
-        );
-        thread::yield_now();
-    }
+    wait_until("the idle sessions are closed", || {
+        B::sessions(&mut observer, &tag) <= 1
+    });
     let mut fresh: Vec<_> = (0..2).map(|_| pool.get().expect("get")).collect();
     for conn in &mut fresh {
         let id = B::session_id(&mut **conn);

@@ -2,12 +2,12 @@
 //! `application_name`, ended with `pg_terminate_backend`, restarted with `pg_ctl`.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dbapi::{params, Connection, Error, ErrorKind, Module};
 use dbapi_postgres::{PgConnection, Postgres};
 
-use crate::{env, scalar, Backend, PATIENCE};
+use crate::{env, scalar, wait_until, Backend};
 
 /// The PostgreSQL backend of the matrix.
 #[derive(Debug, Clone, Copy)]
@@ -79,16 +79,13 @@ pub(crate) fn terminate<C: Connection>(observer: &mut C, id: i64) {
         &format!("SELECT count(*) FROM (SELECT pg_terminate_backend({id})) t"),
         &params![],
     );
-    let deadline = Instant::now() + PATIENCE;
-    while scalar(
-        observer,
-        &format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {id}"),
-        &params![],
-    ) > 0
-    {
-        assert!(Instant::now() < deadline, "backend {id} did not go away");
-        std::thread::yield_now();
-    }
+    wait_until(&format!("backend {id} goes away"), || {
+        scalar(
+            observer,
+            &format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {id}"),
+            &params![],
+        ) == 0
+    });
 }
 
 fn test_params() -> dbapi::ConnectParams {

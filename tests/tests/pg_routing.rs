@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use dbapi::{params, Connection, Cursor, Module, Value};
 use dbapi_postgres::{replica_lag, PgConnection, Postgres};
 use dbpool_core::{Pool, PooledConnection, Router};
-use dbpool_tests::{env, matrix::unique, pg_ctl, PATIENCE};
+use dbpool_tests::{env, matrix::unique, pg_ctl, wait_until, PATIENCE};
 
 static TURN: Mutex<()> = Mutex::new(());
 
@@ -60,16 +60,11 @@ fn on_replica(conn: &mut PooledConnection<Postgres>) -> bool {
 
 /// Reads until one lands where `replica` says, within [`PATIENCE`].
 fn reads_land_on(router: &Router<Postgres>, replica: bool, what: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Ok(mut conn) = router.read() {
-            if on_replica(&mut conn) == replica {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "{what} did not happen");
-        std::thread::yield_now();
-    }
+    wait_until(what, || {
+        router
+            .read()
+            .is_ok_and(|mut conn| on_replica(&mut conn) == replica)
+    });
 }
 
 /// Writes a row on the primary and waits until the replica has replayed it.

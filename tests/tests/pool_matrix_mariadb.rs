@@ -117,7 +117,6 @@ fn row_locked(observer: &mut dbapi_mysql::MysqlConnection, table: &str) -> bool 
 #[test]
 #[ignore = "needs MariaDB: cargo xtask test"]
 fn a_dirty_return_rolls_back_without_waiting_for_the_server() {
-    use std::time::Instant;
     let table = format!("mx_pipelined_{}", std::process::id());
     let mut admin = my_admin();
     admin
@@ -138,14 +137,9 @@ fn a_dirty_return_rolls_back_without_waiting_for_the_server() {
             .expect("insert in a transaction");
         assert!(row_locked(&mut admin, &table), "the insert holds its row");
         drop(conn);
-        let deadline = Instant::now() + dbpool_tests::PATIENCE;
-        while row_locked(&mut admin, &table) {
-            assert!(
-                Instant::now() < deadline,
-                "the ROLLBACK never reached the server"
-            );
-            std::thread::yield_now();
-        }
+        dbpool_tests::wait_until("the ROLLBACK reaches the server", || {
+            !row_locked(&mut admin, &table)
+        });
         let mut conn = pool.get().expect("the same connection");
         assert_eq!(
             conn.answer_due(),

@@ -102,7 +102,7 @@ fn the_clean_reset_level_keeps_statements_prepared() {
 #[test]
 #[ignore = "needs PostgreSQL: cargo xtask test"]
 fn keepalive_outlives_idle_session_timeout() {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
     let timeout = "SET idle_session_timeout = '1s'";
     let bare_tag = unique("matrix-no-keepalive");
     let bare = Pool::builder(Pg::module(&bare_tag))
@@ -119,14 +119,9 @@ fn keepalive_outlives_idle_session_timeout() {
     let id = Pg::session_id(&mut *kept.get().expect("get"));
     std::thread::sleep(Duration::from_secs(3));
     let mut observer = Pg::observer();
-    let deadline = Instant::now() + dbpool_tests::PATIENCE;
-    while Pg::sessions(&mut observer, &bare_tag) > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the server never ended the idle session"
-        );
-        std::thread::yield_now();
-    }
+    dbpool_tests::wait_until("the server ends the idle session", || {
+        Pg::sessions(&mut observer, &bare_tag) == 0
+    });
     assert_eq!(Pg::sessions(&mut observer, &kept_tag), 1, "kept alive");
     assert_eq!(
         Pg::session_id(&mut *kept.get().expect("get")),
@@ -212,7 +207,7 @@ fn a_rotated_password_takes_effect_without_rebuilding_the_pool() {
 #[ignore = "needs PostgreSQL: cargo xtask test"]
 fn a_refusing_server_sees_a_few_attempts_not_a_storm() {
     use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     use dbapi_postgres::Postgres;
     use dbpool_core::PoolError;
@@ -260,11 +255,7 @@ fn a_refusing_server_sees_a_few_attempts_not_a_storm() {
         &params![],
     )
     .expect("lift the limit");
-    let deadline = Instant::now() + dbpool_tests::PATIENCE;
-    while pool.get().is_err() {
-        assert!(Instant::now() < deadline, "the pool did not recover");
-        std::thread::yield_now();
-    }
+    dbpool_tests::wait_until("the pool recovers", || pool.get().is_ok());
     drop(pool);
     let _ = su.execute(
         &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"),
@@ -294,7 +285,6 @@ fn round_trips(conn: &mut dbapi_postgres::PgConnection) -> u64 {
 #[test]
 #[ignore = "needs PostgreSQL: cargo xtask test"]
 fn a_dirty_return_rolls_back_without_waiting_for_the_server() {
-    use std::time::Instant;
     let mut observer = Pg::observer();
     for (cleanup, waits) in [(Cleanup::Rollback, 0), (Cleanup::RollbackAndWait, 1)] {
         let pool = Pool::builder(Pg::module(&unique("matrix-pipelined-rollback")))
@@ -309,14 +299,9 @@ fn a_dirty_return_rolls_back_without_waiting_for_the_server() {
         assert_eq!(xact_locks(&mut observer, pid), 1);
         let before = round_trips(&mut conn);
         drop(conn);
-        let deadline = Instant::now() + dbpool_tests::PATIENCE;
-        while xact_locks(&mut observer, pid) > 0 {
-            assert!(
-                Instant::now() < deadline,
-                "the ROLLBACK never reached the server"
-            );
-            std::thread::yield_now();
-        }
+        dbpool_tests::wait_until("the ROLLBACK reaches the server", || {
+            xact_locks(&mut observer, pid) == 0
+        });
         let mut conn = pool.get().expect("the same connection");
         assert_eq!(
             round_trips(&mut conn) - before,

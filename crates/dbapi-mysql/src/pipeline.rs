@@ -58,10 +58,7 @@ pub fn read_answer(conn: &Conn) -> io::Result<Answer> {
     (&*socket).read_exact(&mut header)?;
     let len = usize::from(header[0]) | usize::from(header[1]) << 8 | usize::from(header[2]) << 16;
     if len == 0 || len > MOST || header[3] != 1 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "the answer to a pipelined ROLLBACK is not an OK or error packet",
-        ));
+        return Err(not_an_answer());
     }
     let mut payload = vec![0u8; len];
     (&*socket).read_exact(&mut payload)?;
@@ -79,9 +76,13 @@ pub fn read_answer(conn: &Conn) -> io::Result<Answer> {
                 String::from_utf8_lossy(text).into_owned(),
             ))
         }
-        _ => Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "the answer to a pipelined ROLLBACK is not an OK or error packet",
-        )),
+        _ => Err(not_an_answer()),
     }
+}
+
+fn not_an_answer() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "the answer to a pipelined ROLLBACK is not an OK or error packet",
+    )
 }
