@@ -63,6 +63,9 @@ pub const R2D2_CHECK: &str = "r2d2 (test_on_check_out)";
 pub const R2D2_NOCHECK: &str = "r2d2 (no check)";
 /// W5's async callers as tasks on a multi-threaded runtime (the target's row).
 pub const ASYNC_TASKS: &str = "dbpool async (AsyncPool, tokio tasks)";
+/// W5's reference for the hand-off: each call of the sync pool in a task moved to tokio's
+/// blocking threads (what deadpool's `SyncWrapper` does for a blocking driver).
+pub const SPAWN_BLOCKING: &str = "dbpool sync pool via tokio spawn_blocking";
 /// W5's async callers as OS threads each blocking on its own future.
 pub const ASYNC_BLOCK_ON: &str = "dbpool async (AsyncPool, block_on per thread)";
 pub const MUTEX_FLOOR: &str = "floor: Mutex<Vec> pop+push";
@@ -449,6 +452,26 @@ where
                             let got = t0.elapsed();
                             conn.query("SELECT 1", params![]).await.expect("select");
                             got
+                        }
+                    })
+                }),
+            ),
+            (
+                SPAWN_BLOCKING,
+                Box::new(|run| {
+                    let pool = validating.clone();
+                    contended_tasks(threads, run, move || {
+                        let pool = pool.clone();
+                        async move {
+                            tokio::task::spawn_blocking(move || {
+                                let t0 = Instant::now();
+                                let mut conn = pool.get().expect("get");
+                                let got = t0.elapsed();
+                                select_one(&mut *conn);
+                                got
+                            })
+                            .await
+                            .expect("blocking task")
                         }
                     })
                 }),
