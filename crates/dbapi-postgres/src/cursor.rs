@@ -131,9 +131,7 @@ impl<'c> PgCursor<'c> {
             let rows = self.conn.session_mut()?.query(false, &stream.fetch, &[])?;
             stream.done = rows.len() < STREAM_BATCH;
             for row in &rows {
-                stream
-                    .batch
-                    .push_back(Row::new(Arc::clone(&stream.columns), decode_row(row)?)?);
+                stream.batch.push_back(decode_row(&stream.columns, row)?);
             }
         }
         if let Some(row) = stream.batch.pop_front() {
@@ -210,7 +208,7 @@ impl<'c> PgCursor<'c> {
         let columns = prepared.columns;
         let mut buffered = VecDeque::with_capacity(rows.len());
         for row in &rows {
-            buffered.push_back(Row::new(Arc::clone(&columns), decode_row(row)?)?);
+            buffered.push_back(decode_row(&columns, row)?);
         }
         self.state.set_result(columns, buffered);
         Ok(())
@@ -245,7 +243,7 @@ impl<'c> PgCursor<'c> {
                     .map(|c| Column::new(c.name(), decode::type_code(c.type_())))
                     .collect()
             });
-            buffered.push_back(Row::new(Arc::clone(columns), decode_row(&row)?)?);
+            buffered.push_back(decode_row(columns, &row)?);
         }
         let affected = affected.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
         match columns {
@@ -258,14 +256,20 @@ impl<'c> PgCursor<'c> {
     }
 }
 
-/// One row's values, decoded by their column types.
-fn decode_row(row: &tokio_postgres::Row) -> Result<Vec<Value>> {
-    let mut values = Vec::with_capacity(row.len());
-    for (i, column) in row.columns().iter().enumerate() {
-        let raw: Raw<'_> = row.try_get(i).map_err(from_postgres)?;
-        values.push(decode::decode(column.type_(), raw)?);
+/// One row, its values decoded by their column types (a row of one value allocates nothing
+/// of its own).
+fn decode_row(columns: &Arc<[Column]>, row: &tokio_postgres::Row) -> Result<Row> {
+    if row.len() != columns.len() {
+        return Err(Error::interface(format!(
+            "row has {} values for {} columns",
+            row.len(),
+            columns.len()
+        )));
     }
-    Ok(values)
+    Row::try_from_fn(Arc::clone(columns), |i| {
+        let raw: Raw<'_> = row.try_get(i).map_err(from_postgres)?;
+        decode::decode(row.columns()[i].type_(), raw)
+    })
 }
 
 /// A statement of this adapter's went missing on the server, or one of its names was

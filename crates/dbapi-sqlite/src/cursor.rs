@@ -3,10 +3,11 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use dbapi::{Cursor, CursorState, Error, Params, Result, Row, Value};
+use dbapi::{Column, Cursor, CursorState, Error, Params, Result, Row};
 
 use crate::error_mapping::from_rusqlite;
 use crate::live::{LiveConnection, Prepared};
+use crate::shapes::Shape;
 use crate::value_mapping::{self, Bind, Declared};
 
 /// A cursor on a [`crate::SqliteConnection`]. Result sets are read completely by `execute`
@@ -45,16 +46,16 @@ impl Stream {
         }
         let mut rows = self.prepared.stmt.raw_query();
         let step = match rows.next() {
-            Ok(Some(row)) => read_values(row, &self.kinds).map(Some),
+            Ok(Some(row)) => read_row(row, &self.columns, &self.kinds).map(Some),
             Ok(None) => Ok(None),
             Err(err) => Err(from_rusqlite(err)),
         };
         match step {
-            Ok(Some(values)) => {
+            Ok(Some(row)) => {
                 // Keeps the statement on this row for the next step (no heap to leak).
                 std::mem::forget(rows);
                 self.fetched += 1;
-                Row::new(Arc::clone(&self.columns), values).map(Some)
+                Ok(Some(row))
             }
             // Done, or failed: dropping the `Rows` resets the statement.
             other => other.map(|_| None),
@@ -85,17 +86,25 @@ fn controls_transactions(sql: &str) -> bool {
     dbapi::starts_with_keyword(sql, &KEYWORDS)
 }
 
-/// One row's values, read as their columns declare.
+/// One row, its values read as its columns declare.
 #[inline]
-fn read_values(row: &rusqlite::Row<'_>, kinds: &[Declared]) -> Result<Vec<Value>> {
-    let mut values = Vec::with_capacity(kinds.len());
-    for (i, kind) in kinds.iter().enumerate() {
-        values.push(value_mapping::read(
-            row.get_ref(i).map_err(from_rusqlite)?,
-            *kind,
-        )?);
+fn read_row(row: &rusqlite::Row<'_>, columns: &Arc<[Column]>, kinds: &[Declared]) -> Result<Row> {
+    Row::try_from_fn(Arc::clone(columns), |i| {
+        value_mapping::read(row.get_ref(i).map_err(from_rusqlite)?, kinds[i])
+    })
+}
+
+/// A result's first row, whose values settle the expression columns' types (see
+/// [`Shape::fit_first_row`]).
+fn read_first_row(row: &rusqlite::Row<'_>, shape: &mut Shape) -> Result<Row> {
+    let first = read_row(row, &shape.columns, &shape.kinds)?;
+    shape.fit_first_row(Some(first.values()));
+    if std::ptr::eq(first.columns(), &*shape.columns) {
+        Ok(first)
+    } else {
+        // The columns were rebuilt for these values: the row takes the new ones.
+        Row::new(Arc::clone(&shape.columns), first.into_values())
     }
-    Ok(values)
 }
 
 /// Binds every parameter of a kept statement. A kept statement holds no values between runs
@@ -157,6 +166,7 @@ impl<'c> SqliteCursor<'c> {
     }
 
     /// Ends a streaming query in progress, if any.
+    #[inline]
     fn end_stream(&mut self) {
         if let Some(stream) = self.stream.take() {
             stream.end(self.live);
@@ -167,11 +177,8 @@ impl<'c> SqliteCursor<'c> {
         let (conn, prepared, spare_rows) = self.live.prepared(sql)?;
         let (stmt, mut shape) = prepared.parts();
         bind(stmt, params)?;
-        if !self.autocommit
-            && !stmt.readonly()
-            && conn.is_autocommit()
-            && !controls_transactions(sql)
-        {
+        let writes = !stmt.readonly();
+        if !self.autocommit && writes && conn.is_autocommit() && !controls_transactions(sql) {
             if let Err(err) = conn.execute_batch("BEGIN") {
                 stmt.clear_bindings();
                 return Err(from_rusqlite(err));
@@ -185,27 +192,24 @@ impl<'c> SqliteCursor<'c> {
             self.lastrowid = Some(conn.last_insert_rowid());
             return Ok(());
         }
-        let writes = !stmt.readonly();
         if self.state.streaming() && !writes {
             return self.start_stream(sql);
         }
         // The cursor's own buffer from its last result, else the connection's kept one.
-        let mut buffered = self.state.take_rows();
-        if buffered.capacity() == 0 {
-            buffered = std::mem::take(spare_rows);
-        }
+        let mut buffered = self
+            .state
+            .take_rows()
+            .or_else(|| spare_rows.take())
+            .unwrap_or_default();
         let mut rows = stmt.raw_query();
         // The shape is taken after the first step: a statement re-prepared for a schema
         // change reports its new columns only then.
         let columns = match rows.next().map_err(from_rusqlite)? {
             Some(row) => {
                 let shape = shape.get(row.as_ref());
-                let values = read_values(row, &shape.kinds)?;
-                shape.fit_first_row(Some(&values));
-                buffered.push_back(Row::new(Arc::clone(&shape.columns), values)?);
+                buffered.push_back(read_first_row(row, shape)?);
                 while let Some(row) = rows.next().map_err(from_rusqlite)? {
-                    let values = read_values(row, &shape.kinds)?;
-                    buffered.push_back(Row::new(Arc::clone(&shape.columns), values)?);
+                    buffered.push_back(read_row(row, &shape.columns, &shape.kinds)?);
                 }
                 Some(Arc::clone(&shape.columns))
             }
@@ -278,9 +282,7 @@ fn first_row(prepared: &mut Prepared) -> Result<Option<FirstRow>> {
         return Ok(None);
     };
     let shape = shape.get(row.as_ref());
-    let values = read_values(row, &shape.kinds)?;
-    shape.fit_first_row(Some(&values));
-    let first = Row::new(Arc::clone(&shape.columns), values)?;
+    let first = read_first_row(row, shape)?;
     // The statement stays on its first row for the next fetch.
     std::mem::forget(rows);
     Ok(Some((
@@ -293,7 +295,9 @@ fn first_row(prepared: &mut Prepared) -> Result<Option<FirstRow>> {
 impl Drop for SqliteCursor<'_> {
     fn drop(&mut self) {
         self.end_stream();
-        self.live.keep_rows(self.state.take_rows());
+        if let Some(rows) = self.state.take_rows() {
+            self.live.keep_rows(rows);
+        }
     }
 }
 

@@ -76,7 +76,7 @@ pub(crate) struct LiveConnection {
     // Declared before `conn`, so dropped before it: each statement borrows the connection.
     statements: HashMap<String, Prepared>,
     /// An emptied row buffer from the last cursor, for the next result to fill.
-    spare_rows: VecDeque<Row>,
+    spare_rows: Option<VecDeque<Row>>,
     /// In an `Rc`, not a `Box`: the statements hold shared references into it while it is
     /// moved, which a `Box` (a unique owner) does not allow. Never cloned: the count stays 1.
     conn: Rc<rusqlite::Connection>,
@@ -93,7 +93,7 @@ impl LiveConnection {
     pub(crate) fn new(conn: rusqlite::Connection) -> Self {
         Self {
             statements: HashMap::default(),
-            spare_rows: VecDeque::new(),
+            spare_rows: None,
             conn: Rc::new(conn),
         }
     }
@@ -115,11 +115,16 @@ impl LiveConnection {
         Rc::try_unwrap(self.conn).map_err(|_| shared())
     }
 
-    /// Keeps an emptied row buffer for the next result (unless it grew large).
-    pub(crate) fn keep_rows(&mut self, mut rows: VecDeque<Row>) {
-        if rows.capacity() <= SPARE_ROWS && rows.capacity() > self.spare_rows.capacity() {
-            rows.clear();
-            self.spare_rows = rows;
+    /// Keeps an emptied row buffer for the next result (unless it grew large, or a roomier
+    /// one is kept already).
+    pub(crate) fn keep_rows(&mut self, rows: VecDeque<Row>) {
+        debug_assert!(rows.is_empty(), "a kept row buffer is empty");
+        let roomier = self
+            .spare_rows
+            .as_ref()
+            .is_none_or(|spare| rows.capacity() > spare.capacity());
+        if rows.capacity() <= SPARE_ROWS && roomier {
+            self.spare_rows = Some(rows);
         }
     }
 
@@ -131,7 +136,11 @@ impl LiveConnection {
     pub(crate) fn prepared(
         &mut self,
         sql: &str,
-    ) -> Result<(&rusqlite::Connection, &mut Prepared, &mut VecDeque<Row>)> {
+    ) -> Result<(
+        &rusqlite::Connection,
+        &mut Prepared,
+        &mut Option<VecDeque<Row>>,
+    )> {
         if self.statements.len() >= CAPACITY && !self.statements.contains_key(sql) {
             self.make_room();
         }

@@ -15,6 +15,9 @@ use crate::value_mapping::{self, Declared};
 pub(crate) struct Shape {
     /// The declared types, as SQLite reports them (`None` for expressions).
     decls: Box<[Option<Box<str>>]>,
+    /// The positions of the expression columns (no declared type), whose type codes the
+    /// first row's values decide.
+    expressions: Box<[usize]>,
     /// How each column's values read back.
     pub(crate) kinds: Box<[Declared]>,
     /// The description shared by the rows.
@@ -35,6 +38,7 @@ impl Shape {
             .collect();
         Self {
             kinds: decls.iter().map(|d| Declared::of(d.as_deref())).collect(),
+            expressions: (0..decls.len()).filter(|&i| decls[i].is_none()).collect(),
             decls,
             columns,
         }
@@ -45,10 +49,9 @@ impl Shape {
     pub(crate) fn fit_first_row(&mut self, first: Option<&[Value]>) {
         let family = |i: usize| first.and_then(|values| values.get(i)?.type_object());
         let stale = self
-            .decls
+            .expressions
             .iter()
-            .enumerate()
-            .any(|(i, decl)| decl.is_none() && self.columns[i].type_code.family != family(i));
+            .any(|&i| self.columns[i].type_code.family != family(i));
         if !stale {
             return;
         }

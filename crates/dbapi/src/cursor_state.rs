@@ -34,7 +34,10 @@ use crate::{Column, Error, Result, Row};
 pub struct CursorState {
     closed: bool,
     description: Option<Arc<[Column]>>,
-    rows: VecDeque<Row>,
+    /// The current result's remaining rows; `None` when the cursor holds no buffer (none
+    /// made yet, or taken back with [`CursorState::take_rows`]), so that a cursor ending
+    /// without one runs no buffer code at all.
+    rows: Option<VecDeque<Row>>,
     has_result: bool,
     rowcount: i64,
     arraysize: usize,
@@ -54,7 +57,7 @@ impl CursorState {
         Self {
             closed: false,
             description: None,
-            rows: VecDeque::new(),
+            rows: None,
             has_result: false,
             rowcount: -1,
             arraysize: 1,
@@ -83,7 +86,9 @@ impl CursorState {
     pub fn begin_execute(&mut self) -> Result<()> {
         self.check_open()?;
         self.description = None;
-        self.rows.clear();
+        if let Some(rows) = &mut self.rows {
+            clear(rows);
+        }
         self.has_result = false;
         self.rowcount = -1;
         Ok(())
@@ -101,18 +106,19 @@ impl CursorState {
     pub fn set_result(&mut self, columns: Arc<[Column]>, rows: VecDeque<Row>) {
         self.rowcount = i64::try_from(rows.len()).unwrap_or(i64::MAX);
         self.description = Some(columns);
-        self.rows = rows;
+        self.rows = Some(rows);
         self.has_result = true;
     }
 
     /// Takes the row buffer, emptied, for an adapter to fill again: a buffer kept between
     /// results (and between cursors) lets a statement seen before allocate only its rows.
+    /// `None` when the cursor holds no buffer with room for a row.
     #[must_use]
     #[inline]
-    pub fn take_rows(&mut self) -> VecDeque<Row> {
-        let mut rows = std::mem::take(&mut self.rows);
-        rows.clear();
-        rows
+    pub fn take_rows(&mut self) -> Option<VecDeque<Row>> {
+        let mut rows = self.rows.take().filter(|rows| rows.capacity() > 0)?;
+        clear(&mut rows);
+        Some(rows)
     }
 
     /// For `Cursor::description`.
@@ -140,7 +146,7 @@ impl CursorState {
                 "no result set to fetch from: execute a query that returns rows first",
             ));
         }
-        Ok(self.rows.pop_front())
+        Ok(self.rows.as_mut().and_then(VecDeque::pop_front))
     }
 
     /// For `Cursor::arraysize`.
@@ -175,9 +181,18 @@ impl CursorState {
     /// For `Cursor::close`: later calls fail with an Interface error.
     pub fn close(&mut self) {
         self.closed = true;
-        self.rows.clear();
+        self.rows = None;
         self.description = None;
         self.has_result = false;
+    }
+}
+
+/// Empties a row buffer, keeping its room; an empty one is left alone (clearing runs the
+/// buffer's drop code even when there is nothing to drop).
+#[inline]
+fn clear(rows: &mut VecDeque<Row>) {
+    if !rows.is_empty() {
+        rows.clear();
     }
 }
 

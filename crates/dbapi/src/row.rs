@@ -1,15 +1,53 @@
 //! A fetched row: values by index or column name, typed reads through [`FromValue`].
 
+use std::fmt;
 use std::ops::Index;
 use std::sync::Arc;
 
 use crate::{Column, Error, FromValue, Result, Value};
 
 /// One row of a result set. Rows of one result share their column description.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Row {
     columns: Arc<[Column]>,
-    values: Vec<Value>,
+    values: Values,
+}
+
+/// A row's values. A single value is kept in the row itself, so the rows of a one-column
+/// query (`SELECT count(*)`, `SELECT id …`) take no allocation of their own; more go in a
+/// vector. A row of one value is always `One`, so the derived equality compares values.
+#[derive(Clone, PartialEq)]
+enum Values {
+    One(Value),
+    Many(Vec<Value>),
+}
+
+impl Values {
+    fn from_vec(mut values: Vec<Value>) -> Self {
+        if values.len() == 1 {
+            if let Some(only) = values.pop() {
+                return Self::One(only);
+            }
+        }
+        Self::Many(values)
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[Value] {
+        match self {
+            Self::One(value) => std::slice::from_ref(value),
+            Self::Many(values) => values,
+        }
+    }
+}
+
+impl fmt::Debug for Row {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Row")
+            .field("columns", &self.columns)
+            .field("values", &self.values())
+            .finish()
+    }
 }
 
 /// Something that picks a column of a [`Row`]: a `usize` position or a `&str` name.
@@ -61,19 +99,54 @@ impl Row {
         if columns.len() != values.len() {
             return Err(mismatch(values.len(), columns.len()));
         }
+        Ok(Self {
+            columns,
+            values: Values::from_vec(values),
+        })
+    }
+
+    /// A row described by `columns` whose value at each position `i` is `value(i)`, read
+    /// in column order; the first error stops it. For adapters decoding rows: a row of one
+    /// value is built without an allocation.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use dbapi::{Column, Row, TypeCode, Value, NUMBER};
+    /// let cols: Arc<[Column]> = vec![Column::new("n", TypeCode::new("INTEGER", Some(NUMBER)))].into();
+    /// let row = Row::try_from_fn(cols, |i| Ok::<_, dbapi::Error>(Value::Int(7 + i as i64)))?;
+    /// assert_eq!(row.get::<i64>("n")?, 7);
+    /// # Ok::<(), dbapi::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The first error `value` returns.
+    #[inline]
+    pub fn try_from_fn<E>(
+        columns: Arc<[Column]>,
+        mut value: impl FnMut(usize) -> std::result::Result<Value, E>,
+    ) -> std::result::Result<Self, E> {
+        let values = if columns.len() == 1 {
+            Values::One(value(0)?)
+        } else {
+            let mut values = Vec::with_capacity(columns.len());
+            for i in 0..columns.len() {
+                values.push(value(i)?);
+            }
+            Values::Many(values)
+        };
         Ok(Self { columns, values })
     }
 
     /// The number of values.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.values().len()
     }
 
     /// True when the row has no columns.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.values().is_empty()
     }
 
     /// The column description shared by the rows of this result.
@@ -85,13 +158,16 @@ impl Row {
     /// The values, in column order.
     #[must_use]
     pub fn values(&self) -> &[Value] {
-        &self.values
+        self.values.as_slice()
     }
 
     /// Consumes the row and returns its values.
     #[must_use]
     pub fn into_values(self) -> Vec<Value> {
-        self.values
+        match self.values {
+            Values::One(value) => vec![value],
+            Values::Many(values) => values,
+        }
     }
 
     /// The raw value at a position or column name.
@@ -99,7 +175,7 @@ impl Row {
     /// # Errors
     /// An Interface error when the column does not exist.
     pub fn value(&self, index: impl RowIndex) -> Result<&Value> {
-        Ok(&self.values[index.position(self)?])
+        Ok(&self.values()[index.position(self)?])
     }
 
     /// The value at a position or column name, converted to `T`.
@@ -119,7 +195,7 @@ impl Row {
     /// is not an `Option`, or cannot be read as `T`.
     pub fn get<T: FromValue>(&self, index: impl RowIndex) -> Result<T> {
         let pos = index.position(self)?;
-        T::from_value(&self.values[pos])
+        T::from_value(&self.values()[pos])
             .map_err(|e| Error::data(format!("column {:?} {e}", &*self.columns[pos].name)))
     }
 }
@@ -127,7 +203,7 @@ impl Row {
 impl Index<usize> for Row {
     type Output = Value;
     fn index(&self, index: usize) -> &Value {
-        &self.values[index]
+        &self.values()[index]
     }
 }
 
@@ -136,4 +212,64 @@ impl Index<usize> for Row {
 #[inline(never)]
 fn mismatch(values: usize, columns: usize) -> Error {
     Error::interface(format!("row has {values} values for {columns} columns"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{TypeCode, NUMBER, STRING};
+
+    fn columns(n: usize) -> Arc<[Column]> {
+        (0..n)
+            .map(|i| Column::new(format!("c{i}"), TypeCode::new("INTEGER", Some(NUMBER))))
+            .collect()
+    }
+
+    #[test]
+    fn rows_built_either_way_are_equal_whatever_their_width() {
+        for width in 0..4 {
+            let values: Vec<Value> = (0..width).map(|i| Value::Int(i as i64)).collect();
+            let from_vec = Row::new(columns(width), values.clone()).expect("row");
+            let from_fn =
+                Row::try_from_fn(columns(width), |i| Ok::<_, Error>(Value::Int(i as i64)))
+                    .expect("row");
+            assert_eq!(from_vec, from_fn, "{width} values");
+            assert_eq!(from_fn.values(), &values[..]);
+            assert_eq!(from_fn.len(), width);
+            assert_eq!(from_fn.clone().into_values(), values);
+        }
+    }
+
+    #[test]
+    fn a_row_of_one_value_reads_like_any_other() {
+        let cols: Arc<[Column]> =
+            vec![Column::new("name", TypeCode::new("TEXT", Some(STRING)))].into();
+        let row = Row::new(cols, vec![Value::Text("ada".into())]).expect("row");
+        assert_eq!(row.get::<String>("name").expect("name"), "ada");
+        assert_eq!(row[0], Value::Text("ada".into()));
+        assert!(row.value(1).is_err());
+        assert_eq!(
+            format!("{row:?}"),
+            format!(
+                "Row {{ columns: {:?}, values: [Text(\"ada\")] }}",
+                row.columns()
+            ),
+            "the values show as a list"
+        );
+    }
+
+    #[test]
+    fn try_from_fn_stops_at_the_first_error() {
+        let mut asked = Vec::new();
+        let failed = Row::try_from_fn(columns(3), |i| {
+            asked.push(i);
+            if i == 1 {
+                Err("bad value")
+            } else {
+                Ok(Value::Int(0))
+            }
+        });
+        assert_eq!(failed, Err("bad value"));
+        assert_eq!(asked, [0, 1]);
+    }
 }
