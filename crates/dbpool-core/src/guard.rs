@@ -67,6 +67,7 @@ fn returned() -> Error {
 }
 
 impl<M: Module> PooledConnection<M> {
+    #[inline]
     pub(crate) fn new(
         pool: Pool<M>,
         mut live: Live<M::Connection>,

@@ -163,6 +163,7 @@ impl<M: Module> Pool<M> {
         }
     }
 
+    #[inline]
     pub(super) fn expiry(&self, live: &Live<M::Connection>, idle_since: u64) -> Option<u64> {
         let times = &self.shared.times;
         let idle = times.max_idle.map(|d| idle_since.saturating_add(d));
