@@ -261,3 +261,58 @@ macro_rules! delegate_cursor_state {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{TypeCode, Value, NUMBER};
+
+    fn result(n: i64) -> (Arc<[Column]>, VecDeque<Row>) {
+        let columns: Arc<[Column]> =
+            vec![Column::new("n", TypeCode::new("int", Some(NUMBER)))].into();
+        let rows = (0..n)
+            .map(|i| Row::new(Arc::clone(&columns), vec![Value::Int(i)]).expect("row"))
+            .collect();
+        (columns, rows)
+    }
+
+    #[test]
+    fn take_rows_hands_back_the_buffer_emptied_with_its_room_once() {
+        let mut state = CursorState::new();
+        assert!(state.take_rows().is_none(), "no buffer before a result");
+        state.begin_execute().expect("open");
+        let (columns, rows) = result(3);
+        state.set_result(columns, rows);
+        assert!(state.fetch_next().expect("fetch").is_some());
+        let buffer = state.take_rows().expect("the result's buffer");
+        assert!(buffer.is_empty(), "the rows left are dropped");
+        assert!(buffer.capacity() >= 3, "its room is kept");
+        assert!(state.take_rows().is_none(), "taken once");
+        assert_eq!(
+            state.fetch_next().expect("fetch"),
+            None,
+            "nothing left to fetch"
+        );
+    }
+
+    #[test]
+    fn a_buffer_without_room_is_not_handed_back() {
+        let mut state = CursorState::new();
+        state.begin_execute().expect("open");
+        let (columns, _) = result(0);
+        state.set_result(columns, VecDeque::new());
+        assert!(state.take_rows().is_none());
+    }
+
+    #[test]
+    fn a_new_execute_forgets_the_rows_left() {
+        let mut state = CursorState::new();
+        state.begin_execute().expect("open");
+        let (columns, rows) = result(2);
+        state.set_result(columns, rows);
+        state.begin_execute().expect("open");
+        assert!(state.fetch_next().is_err(), "no result set yet");
+        assert_eq!(state.rowcount(), -1);
+        assert!(state.take_rows().is_some_and(|rows| rows.is_empty()));
+    }
+}
