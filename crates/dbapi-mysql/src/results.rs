@@ -50,16 +50,20 @@ impl SetShape {
         Some(Self { columns, decoders })
     }
 
-    /// One row of the set, decoded.
+    /// One row of the set, decoded (a row of one value allocates nothing of its own).
     pub(crate) fn row(&self, row: mysql::Result<mysql::Row>) -> Result<Row, Failure> {
-        row.map_err(Failure::Driver)?
-            .unwrap()
-            .into_iter()
-            .zip(&self.decoders)
-            .map(|(value, decoder)| decoder.decode(value))
-            .collect::<Result<Vec<_>>>()
-            .and_then(|values| Row::new(Arc::clone(&self.columns), values))
-            .map_err(Failure::Decode)
+        let mut values = row.map_err(Failure::Driver)?.unwrap();
+        if values.len() != self.decoders.len() {
+            return Err(Failure::Decode(Error::interface(format!(
+                "row has {} values for {} columns",
+                values.len(),
+                self.decoders.len()
+            ))));
+        }
+        Row::try_from_fn(Arc::clone(&self.columns), |i| {
+            self.decoders[i].decode(std::mem::replace(&mut values[i], mysql::Value::NULL))
+        })
+        .map_err(Failure::Decode)
     }
 }
 

@@ -208,21 +208,20 @@ pub(crate) fn read_rows(
     cursor: &mut impl Cursor,
     shape: &SetShape,
 ) -> Result<VecDeque<Row>, Failure> {
-    let count = u16::try_from(shape.readers.len()).unwrap_or(u16::MAX);
     let mut rows = VecDeque::new();
     let mut buffer = Vec::new();
     while let Some(mut row) = cursor.next_row()? {
-        let mut values = Vec::with_capacity(shape.readers.len());
-        for (index, reader) in (1..=count).zip(&shape.readers) {
-            values.push(read_value(
+        rows.push_back(Row::try_from_fn(Arc::clone(&shape.columns), |i| {
+            // `describe_set` keeps at most `u16::MAX` columns: every position fits.
+            let index = u16::try_from(i + 1).unwrap_or(u16::MAX);
+            read_value(
                 &mut row,
                 index,
-                *reader,
+                shape.readers[i],
                 &mut buffer,
                 &shape.columns,
-            )?);
-        }
-        rows.push_back(Row::new(Arc::clone(&shape.columns), values).map_err(Failure::Decode)?);
+            )
+        })?);
     }
     Ok(rows)
 }
@@ -259,11 +258,9 @@ pub(crate) fn read_batches<C: Cursor>(
             )?);
         }
         for row in 0..batch.num_rows() {
-            let values = columns
-                .iter_mut()
-                .map(|c| std::mem::replace(&mut c[row], Value::Null))
-                .collect();
-            rows.push_back(Row::new(Arc::clone(&shape.columns), values).map_err(Failure::Decode)?);
+            rows.push_back(Row::try_from_fn(Arc::clone(&shape.columns), |i| {
+                Ok::<_, Failure>(std::mem::replace(&mut columns[i][row], Value::Null))
+            })?);
         }
     }
 }
