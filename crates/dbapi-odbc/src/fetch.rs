@@ -249,17 +249,21 @@ pub(crate) fn read_batches<C: Cursor>(
             }
             Err(other) => return Err(Failure::Driver(other)),
         };
-        let mut columns: Vec<Vec<Value>> = Vec::with_capacity(shape.readers.len());
+        // Each column's values, taken one per row below.
+        let mut columns: Vec<std::vec::IntoIter<Value>> = Vec::with_capacity(shape.readers.len());
         for (index, reader) in shape.readers.iter().enumerate() {
-            columns.push(batch_values(
-                batch.column(index),
-                *reader,
-                &shape.columns[index],
-            )?);
+            columns.push(
+                batch_values(batch.column(index), *reader, &shape.columns[index])?.into_iter(),
+            );
         }
-        for row in 0..batch.num_rows() {
+        for _ in 0..batch.num_rows() {
             rows.push_back(Row::try_from_fn(Arc::clone(&shape.columns), |i| {
-                Ok::<_, Failure>(std::mem::replace(&mut columns[i][row], Value::Null))
+                columns[i].next().ok_or_else(|| {
+                    Failure::Decode(Error::new(
+                        dbapi::ErrorKind::Internal,
+                        "a batch column holds fewer values than the batch has rows",
+                    ))
+                })
             })?);
         }
     }
