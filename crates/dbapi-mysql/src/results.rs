@@ -53,13 +53,7 @@ impl SetShape {
     /// One row of the set, decoded (a row of one value allocates nothing of its own).
     pub(crate) fn row(&self, row: mysql::Result<mysql::Row>) -> Result<Row, Failure> {
         let mut values = row.map_err(Failure::Driver)?.unwrap();
-        if values.len() != self.decoders.len() {
-            return Err(Failure::Decode(Error::interface(format!(
-                "row has {} values for {} columns",
-                values.len(),
-                self.decoders.len()
-            ))));
-        }
+        Row::check_width(&self.columns, values.len()).map_err(Failure::Decode)?;
         Row::try_from_fn(Arc::clone(&self.columns), |i| {
             self.decoders[i].decode(std::mem::replace(&mut values[i], mysql::Value::NULL))
         })

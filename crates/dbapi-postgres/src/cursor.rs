@@ -259,13 +259,7 @@ impl<'c> PgCursor<'c> {
 /// One row, its values decoded by their column types (a row of one value allocates nothing
 /// of its own).
 fn decode_row(columns: &Arc<[Column]>, row: &tokio_postgres::Row) -> Result<Row> {
-    if row.len() != columns.len() {
-        return Err(Error::interface(format!(
-            "row has {} values for {} columns",
-            row.len(),
-            columns.len()
-        )));
-    }
+    Row::check_width(columns, row.len())?;
     Row::try_from_fn(Arc::clone(columns), |i| {
         let raw: Raw<'_> = row.try_get(i).map_err(from_postgres)?;
         decode::decode(row.columns()[i].type_(), raw)

@@ -96,13 +96,25 @@ impl Row {
     /// An Interface error when the lengths differ.
     #[inline(always)]
     pub fn new(columns: Arc<[Column]>, values: Vec<Value>) -> Result<Self> {
-        if columns.len() != values.len() {
-            return Err(mismatch(values.len(), columns.len()));
-        }
+        Self::check_width(&columns, values.len())?;
         Ok(Self {
             columns,
             values: Values::from_vec(values),
         })
+    }
+
+    /// Checks that a driver's row of `values` values fits `columns`, before an adapter
+    /// builds it value by value with [`Row::try_from_fn`] ([`Row::new`] checks by itself).
+    ///
+    /// # Errors
+    /// An Interface error when the counts differ.
+    #[inline]
+    pub fn check_width(columns: &[Column], values: usize) -> Result<()> {
+        if columns.len() == values {
+            Ok(())
+        } else {
+            Err(mismatch(values, columns.len()))
+        }
     }
 
     /// A row described by `columns` whose value at each position `i` is `value(i)`, read
@@ -256,6 +268,14 @@ mod tests {
             ),
             "the values show as a list"
         );
+    }
+
+    #[test]
+    fn a_row_of_the_wrong_width_is_refused_whichever_way_it_is_built() {
+        assert!(Row::check_width(&columns(2), 2).is_ok());
+        let err = Row::check_width(&columns(2), 3).expect_err("3 values for 2 columns");
+        assert_eq!(err.message(), "row has 3 values for 2 columns");
+        assert!(Row::new(columns(2), vec![Value::Null]).is_err());
     }
 
     #[test]
