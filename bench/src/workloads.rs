@@ -342,7 +342,12 @@ pub fn w4_mariadb(effort: Effort, url: &str) -> Vec<Multi> {
     let module = Mysql::from_dsn(url)
         .expect("DBPOOL_MY_URL")
         .program_name("dbpool-bench");
-    let opts = mysql::Opts::from_url(url).expect("mysql url");
+    // Over TCP like the adapter: left to its default, the mysql crate reconnects to the
+    // server's Unix socket when the address is a loopback one, which dbapi-mysql never does.
+    let opts: mysql::Opts =
+        mysql::OptsBuilder::from_opts(mysql::Opts::from_url(url).expect("mysql url"))
+            .prefer_socket(false)
+            .into();
     w4_server(
         effort,
         module.clone().autocommit(true),
