@@ -13,6 +13,7 @@ mod managers;
 mod measure;
 mod noop;
 mod report;
+mod usage;
 mod workloads;
 
 use std::fmt::Write as _;
@@ -71,7 +72,9 @@ fn main() {
          down for a while slows them alike: single-threaded figures are the median round's; \
          multi-threaded ones warm up unrecorded, then give the median round's throughput and \
          the get times and per-thread counts of all rounds. Connection-per-request rows run \
-         last, outside the rounds.\n",
+         last, outside the rounds. Client CPU and context switches per operation are the \
+         whole bench process's (all its threads, from `getrusage`) over the recorded windows; \
+         the database server's own work is not in them.\n",
         if quick { "Quick (smoke)" } else { "Full" },
         machine()
     );

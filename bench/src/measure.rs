@@ -7,6 +7,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use crate::histogram::Histogram;
+use crate::usage::Usage;
 
 /// Nanoseconds per call of `cycle` over one timed loop of `iterations` calls.
 pub fn timed(iterations: u64, mut cycle: impl FnMut()) -> f64 {
@@ -55,6 +56,8 @@ pub struct Contended {
     pub latency: Histogram,
     /// Operations each thread completed.
     pub per_thread: Vec<u64>,
+    /// What the process used while the operations in `latency` ran.
+    pub used: Usage,
 }
 
 impl Contended {
@@ -73,6 +76,16 @@ impl Contended {
         } else {
             sum * sum / (n * squares)
         }
+    }
+
+    /// Client CPU time per operation, in microseconds.
+    pub fn cpu_us_per_op(&self) -> f64 {
+        self.used.cpu.as_secs_f64() * 1e6 / self.latency.count().max(1) as f64
+    }
+
+    /// Context switches per operation.
+    pub fn switches_per_op(&self) -> f64 {
+        self.used.switches as f64 / self.latency.count().max(1) as f64
     }
 
     /// The fewest operations of a thread over the most.
@@ -100,7 +113,7 @@ pub fn contended<G>(
     let stop = AtomicBool::new(false);
     let recording = AtomicBool::new(false);
     let start = Barrier::new(threads + 1);
-    let (histograms, elapsed) = std::thread::scope(|scope| {
+    let (histograms, elapsed, used) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
@@ -123,17 +136,19 @@ pub fn contended<G>(
         start.wait();
         // Measurement windows, not synchronisation: the threads run freely meanwhile.
         std::thread::sleep(duration / 10);
+        let before = Usage::now();
         recording.store(true, Relaxed);
         let began = Instant::now();
         std::thread::sleep(duration);
         stop.store(true, Relaxed);
+        let used = Usage::now().since(before);
         let histograms: Vec<Histogram> = handles
             .into_iter()
             .map(|h| h.join().expect("bench thread"))
             .collect();
-        (histograms, began.elapsed())
+        (histograms, began.elapsed(), used)
     });
-    summary(&histograms, elapsed)
+    summary(&histograms, elapsed, used)
 }
 
 /// As [`contended`], but with `tasks` async callers on a multi-threaded tokio runtime of one
@@ -170,10 +185,12 @@ where
         .collect();
     // Measurement windows, not synchronisation: the tasks run freely meanwhile.
     std::thread::sleep(duration / 10);
+    let before = Usage::now();
     recording.store(true, Relaxed);
     let began = Instant::now();
     std::thread::sleep(duration);
     stop.store(true, Relaxed);
+    let used = Usage::now().since(before);
     let histograms: Vec<Histogram> = runtime.block_on(async {
         let mut out = Vec::with_capacity(handles.len());
         for handle in handles {
@@ -182,11 +199,12 @@ where
         out
     });
     let elapsed = began.elapsed();
-    summary(&histograms, elapsed)
+    summary(&histograms, elapsed, used)
 }
 
-/// The figures of a run from each caller's get times and the run's length.
-fn summary(histograms: &[Histogram], elapsed: Duration) -> Contended {
+/// The figures of a run from each caller's get times, the run's length and what the
+/// process used meanwhile.
+fn summary(histograms: &[Histogram], elapsed: Duration, used: Usage) -> Contended {
     let mut latency = Histogram::new();
     for h in histograms {
         latency.merge(h);
@@ -195,6 +213,7 @@ fn summary(histograms: &[Histogram], elapsed: Duration) -> Contended {
         ops_per_sec: latency.count() as f64 / elapsed.as_secs_f64(),
         latency,
         per_thread: histograms.iter().map(Histogram::count).collect(),
+        used,
     }
 }
 
@@ -232,8 +251,11 @@ fn combined(mut rounds: Vec<Contended>) -> Contended {
     let ops_per_sec = rounds[rounds.len() / 2].ops_per_sec;
     let mut latency = Histogram::new();
     let mut per_thread = vec![0; rounds[0].per_thread.len()];
+    let mut used = Usage::default();
     for round in &rounds {
         latency.merge(&round.latency);
+        used.cpu += round.used.cpu;
+        used.switches += round.used.switches;
         for (total, ops) in per_thread.iter_mut().zip(&round.per_thread) {
             *total += ops;
         }
@@ -242,5 +264,6 @@ fn combined(mut rounds: Vec<Contended>) -> Contended {
         ops_per_sec,
         latency,
         per_thread,
+        used,
     }
 }

@@ -61,9 +61,12 @@ pub fn multi_table(out: &mut String, title: &str, rows: &[Multi], baseline: &str
     let _ = writeln!(out, "### {title}\n");
     let _ = writeln!(
         out,
-        "| contender | max_size | threads | ops/s | vs {baseline} | get p50 µs | p99 µs | p99.9 µs | threads' ops min/max | Jain |"
+        "| contender | max_size | threads | ops/s | vs {baseline} | get p50 µs | p99 µs | p99.9 µs | threads' ops min/max | Jain | client CPU µs/op | switches/op |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for row in rows {
         let base = find_multi(rows, baseline, row.max_size, row.threads)
             .map_or("–".into(), |b| {
@@ -72,7 +75,7 @@ pub fn multi_table(out: &mut String, title: &str, rows: &[Multi], baseline: &str
         let l = &row.result.latency;
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {:.2} | {:.3} |",
+            "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {:.2} | {:.3} | {} | {:.2} |",
             row.name,
             row.max_size,
             row.threads,
@@ -83,9 +86,20 @@ pub fn multi_table(out: &mut String, title: &str, rows: &[Multi], baseline: &str
             us(l.quantile(0.999)),
             row.result.min_over_max(),
             row.result.jain(),
+            per_op(row.result.cpu_us_per_op()),
+            row.result.switches_per_op(),
         );
     }
     out.push('\n');
+}
+
+/// Microseconds with the digits that matter: two decimals below 10, one above.
+fn per_op(us: f64) -> String {
+    if us < 10.0 {
+        format!("{us:.2}")
+    } else {
+        format!("{us:.1}")
+    }
 }
 
 /// Every target the performance issues set, measured in this run. `w4` holds each server's
