@@ -275,9 +275,9 @@ impl Connection for MysqlConnection {
         let plain = self.plain;
         let look = crate::socket::look(self.native_mut()?);
         let dead = match look {
-            Ok(Idle::Quiet) => self.broken,
-            Ok(Idle::Unasked) => plain || self.broken,
-            Ok(Idle::Closed) | Err(_) => true,
+            Idle::Quiet => self.broken,
+            Idle::Unasked => plain || self.broken,
+            Idle::Closed => true,
         };
         if dead {
             self.broken = true;

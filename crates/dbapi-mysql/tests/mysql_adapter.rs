@@ -268,6 +268,43 @@ fn a_killed_session_is_a_disconnect_and_the_connection_reports_broken() {
 
 #[test]
 #[ignore = "needs MariaDB: cargo xtask test"]
+fn check_alive_leaves_the_socket_blocking_and_finds_a_killed_session() {
+    let mut conn = connect();
+    conn.check_alive().expect("a fresh connection is alive");
+    // The look peeks without blocking but does not switch the socket's mode: an answer that
+    // takes the server a while is still waited for, not failed as "would block".
+    assert_eq!(
+        one(&mut conn, "SELECT SLEEP(0.2)", &params![]),
+        Value::Int(0)
+    );
+    conn.check_alive().expect("still alive after a statement");
+    let id = conn.connection_id().expect("open");
+    admin()
+        .execute(&format!("KILL CONNECTION {id}"), &params![])
+        .expect("kill");
+    // The server closes the socket once its thread sees the kill, after KILL has answered:
+    // look until then (bounded, so a look that never sees it fails the test).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let err = loop {
+        match conn.check_alive() {
+            Err(err) => break err,
+            Ok(()) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "check_alive never saw the killed session"
+                );
+                thread::yield_now();
+            }
+        }
+    };
+    assert!(err.is_disconnect(), "{err}");
+    assert!(conn.is_broken());
+    let err = fails(&mut conn, "SELECT 1", &params![]);
+    assert!(err.is_disconnect(), "{err}");
+}
+
+#[test]
+#[ignore = "needs MariaDB: cargo xtask test"]
 fn every_type_round_trips_through_both_protocols() {
     let columns = "k INT PRIMARY KEY, ti TINYINT, si SMALLINT, mi MEDIUMINT, i INT, bi BIGINT, \
          tu TINYINT UNSIGNED, bu BIGINT UNSIGNED, f FLOAT, d DOUBLE, dec_ DECIMAL(40,20), \
