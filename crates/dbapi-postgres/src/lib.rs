@@ -45,6 +45,7 @@ mod hosts;
 mod markers;
 mod module;
 mod params;
+mod relay;
 mod session;
 #[cfg(feature = "tls")]
 mod tls;

@@ -9,6 +9,7 @@ use std::pin::{pin, Pin};
 use std::task::Poll;
 use std::time::Duration;
 
+use crate::relay::Relay;
 use futures_util::{Stream, TryStreamExt};
 use tokio::runtime::Runtime;
 use tokio_postgres::types::{ToSql, Type};
@@ -49,6 +50,8 @@ pub struct Session {
 pub(crate) struct Io {
     runtime: Runtime,
     inbox: Inbox,
+    /// The waker the calls are polled with.
+    relay: Relay,
     /// Requests waited for, see [`Session::round_trips`].
     round_trips: u64,
 }
@@ -114,6 +117,7 @@ impl Session {
                     notifications: VecDeque::new(),
                     ended: false,
                 },
+                relay: Relay::new(),
                 round_trips: 0,
             },
         })
@@ -268,17 +272,24 @@ impl Io {
     ) -> dbapi::Result<T> {
         let mut call = pin!(call);
         self.round_trips += 1;
-        let Self { runtime, inbox, .. } = self;
+        let Self {
+            runtime,
+            inbox,
+            relay,
+            ..
+        } = self;
         runtime.block_on(poll_fn(|cx| {
-            if let Some(err) = inbox.read(cx) {
-                return Poll::Ready(Err(crate::from_postgres(err)));
-            }
-            match call.as_mut().poll(cx) {
-                Poll::Ready(done) => Poll::Ready(done.map_err(crate::from_postgres)),
-                // The stream is over: no reply is coming.
-                Poll::Pending if inbox.ended => Poll::Ready(Err(session_over())),
-                Poll::Pending => Poll::Pending,
-            }
+            relay.poll(cx, |cx| {
+                if let Some(err) = inbox.read(cx) {
+                    return Poll::Ready(Err(crate::from_postgres(err)));
+                }
+                match call.as_mut().poll(cx) {
+                    Poll::Ready(done) => Poll::Ready(done.map_err(crate::from_postgres)),
+                    // The stream is over: no reply is coming.
+                    Poll::Pending if inbox.ended => Poll::Ready(Err(session_over())),
+                    Poll::Pending => Poll::Pending,
+                }
+            })
         }))
     }
 

@@ -1,0 +1,161 @@
+//! [`Relay`]: the waker a session's calls are polled with.
+//!
+//! The client hands each request to the connection through a channel, and the connection
+//! hands each reply back through another; each hand-over wakes the task that polls them —
+//! the very poll that is running. Given to tokio, such a wake makes its scheduler yield to
+//! the I/O driver (an `epoll_wait` that cannot find anything) before it polls again, once
+//! per request. The relay notes the wake instead, and the poll makes another pass at once.
+//! A wake from anywhere else (the I/O driver, with the poll parked) goes on to tokio.
+
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+
+/// The most passes one poll makes before it leaves the rest to the scheduler: a future that
+/// keeps waking itself (tokio's cooperative budget running out does) must get back to it.
+const MOST_PASSES: usize = 4;
+
+/// Polls a session's calls, turning the wakes they make of themselves into passes.
+pub(crate) struct Relay {
+    shared: Arc<Shared>,
+    waker: Waker,
+}
+
+struct Shared {
+    /// A pass is running.
+    polling: AtomicBool,
+    /// Something woke the poll while a pass ran.
+    woken: AtomicBool,
+    /// The scheduler's waker, for wakes that come while no pass runs.
+    outer: Mutex<Option<Waker>>,
+}
+
+impl Wake for Shared {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.polling.load(SeqCst) {
+            self.woken.store(true, SeqCst);
+        } else if let Some(outer) = &*self.outer.lock().unwrap_or_else(PoisonError::into_inner) {
+            outer.wake_by_ref();
+        }
+    }
+}
+
+impl Relay {
+    pub(crate) fn new() -> Self {
+        let shared = Arc::new(Shared {
+            polling: AtomicBool::new(false),
+            woken: AtomicBool::new(false),
+            outer: Mutex::new(None),
+        });
+        Self {
+            waker: Waker::from(Arc::clone(&shared)),
+            shared,
+        }
+    }
+
+    /// Runs `pass` with the relay's waker until it is ready or made no wake of itself (at
+    /// most [`MOST_PASSES`] times; then the scheduler is woken to poll again).
+    pub(crate) fn poll<T>(
+        &self,
+        cx: &mut Context<'_>,
+        mut pass: impl FnMut(&mut Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
+        {
+            let mut outer = self
+                .shared
+                .outer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if !outer.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *outer = Some(cx.waker().clone());
+            }
+        }
+        let mut inner = Context::from_waker(&self.waker);
+        for _ in 0..MOST_PASSES {
+            self.shared.polling.store(true, SeqCst);
+            let polled = pass(&mut inner);
+            self.shared.polling.store(false, SeqCst);
+            let woken = self.shared.woken.swap(false, SeqCst);
+            if polled.is_ready() || !woken {
+                return polled;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// Counts the wakes it gets.
+    struct Counter(AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    fn outer() -> (Arc<Counter>, Waker) {
+        let counter = Arc::new(Counter(AtomicUsize::new(0)));
+        (Arc::clone(&counter), Waker::from(counter))
+    }
+
+    #[test]
+    fn a_wake_made_during_a_pass_is_another_pass_not_a_wake_of_the_scheduler() {
+        let relay = Relay::new();
+        let (count, waker) = outer();
+        let mut cx = Context::from_waker(&waker);
+        let mut passes = 0;
+        let polled = relay.poll(&mut cx, |inner| {
+            passes += 1;
+            if passes < 3 {
+                inner.waker().wake_by_ref();
+                Poll::Pending
+            } else {
+                Poll::Ready(passes)
+            }
+        });
+        assert_eq!(polled, Poll::Ready(3));
+        assert_eq!(count.0.load(SeqCst), 0);
+    }
+
+    #[test]
+    fn a_pass_without_a_wake_leaves_the_poll_pending_and_a_later_wake_reaches_the_scheduler() {
+        let relay = Relay::new();
+        let (count, waker) = outer();
+        let mut cx = Context::from_waker(&waker);
+        let mut kept = None;
+        let polled = relay.poll(&mut cx, |inner| {
+            kept = Some(inner.waker().clone());
+            Poll::<()>::Pending
+        });
+        assert_eq!(polled, Poll::Pending);
+        assert_eq!(count.0.load(SeqCst), 0);
+        kept.expect("registered").wake();
+        assert_eq!(count.0.load(SeqCst), 1, "woken while no pass runs");
+    }
+
+    #[test]
+    fn a_pass_that_always_wakes_itself_goes_back_to_the_scheduler() {
+        let relay = Relay::new();
+        let (count, waker) = outer();
+        let mut cx = Context::from_waker(&waker);
+        let mut passes = 0;
+        let polled = relay.poll(&mut cx, |inner| {
+            passes += 1;
+            inner.waker().wake_by_ref();
+            Poll::<()>::Pending
+        });
+        assert_eq!(polled, Poll::Pending);
+        assert_eq!(passes, MOST_PASSES);
+        assert_eq!(count.0.load(SeqCst), 1, "the scheduler polls again");
+    }
+}
