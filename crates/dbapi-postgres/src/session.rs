@@ -9,13 +9,14 @@ use std::pin::{pin, Pin};
 use std::task::Poll;
 use std::time::Duration;
 
-use crate::relay::Relay;
 use futures_util::{Stream, TryStreamExt};
 use tokio::runtime::Runtime;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{
     AsyncMessage, Client, Error, Notification, Row, SimpleQueryMessage, Statement,
 };
+
+use crate::relay::Relay;
 
 /// Statement parameters as the client takes them.
 pub(crate) type Params<'a> = [&'a (dyn ToSql + Sync)];
