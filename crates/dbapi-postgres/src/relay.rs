@@ -103,18 +103,18 @@ mod tests {
         }
     }
 
-    fn outer() -> (Arc<Counter>, Waker) {
+    /// Polls `pass` through a new relay, with an outer waker that counts its wakes.
+    fn poll<T>(pass: impl FnMut(&mut Context<'_>) -> Poll<T>) -> (Poll<T>, Arc<Counter>) {
         let counter = Arc::new(Counter(AtomicUsize::new(0)));
-        (Arc::clone(&counter), Waker::from(counter))
+        let waker = Waker::from(Arc::clone(&counter));
+        let polled = Relay::new().poll(&mut Context::from_waker(&waker), pass);
+        (polled, counter)
     }
 
     #[test]
     fn a_wake_made_during_a_pass_is_another_pass_not_a_wake_of_the_scheduler() {
-        let relay = Relay::new();
-        let (count, waker) = outer();
-        let mut cx = Context::from_waker(&waker);
         let mut passes = 0;
-        let polled = relay.poll(&mut cx, |inner| {
+        let (polled, outer) = poll(|inner| {
             passes += 1;
             if passes < 3 {
                 inner.waker().wake_by_ref();
@@ -124,38 +124,32 @@ mod tests {
             }
         });
         assert_eq!(polled, Poll::Ready(3));
-        assert_eq!(count.0.load(SeqCst), 0);
+        assert_eq!(outer.0.load(SeqCst), 0);
     }
 
     #[test]
     fn a_pass_without_a_wake_leaves_the_poll_pending_and_a_later_wake_reaches_the_scheduler() {
-        let relay = Relay::new();
-        let (count, waker) = outer();
-        let mut cx = Context::from_waker(&waker);
         let mut kept = None;
-        let polled = relay.poll(&mut cx, |inner| {
+        let (polled, outer) = poll(|inner| {
             kept = Some(inner.waker().clone());
             Poll::<()>::Pending
         });
         assert_eq!(polled, Poll::Pending);
-        assert_eq!(count.0.load(SeqCst), 0);
+        assert_eq!(outer.0.load(SeqCst), 0);
         kept.expect("registered").wake();
-        assert_eq!(count.0.load(SeqCst), 1, "woken while no pass runs");
+        assert_eq!(outer.0.load(SeqCst), 1, "woken while no pass runs");
     }
 
     #[test]
     fn a_pass_that_always_wakes_itself_goes_back_to_the_scheduler() {
-        let relay = Relay::new();
-        let (count, waker) = outer();
-        let mut cx = Context::from_waker(&waker);
         let mut passes = 0;
-        let polled = relay.poll(&mut cx, |inner| {
+        let (polled, outer) = poll(|inner| {
             passes += 1;
             inner.waker().wake_by_ref();
             Poll::<()>::Pending
         });
         assert_eq!(polled, Poll::Pending);
         assert_eq!(passes, MOST_PASSES);
-        assert_eq!(count.0.load(SeqCst), 1, "the scheduler polls again");
+        assert_eq!(outer.0.load(SeqCst), 1, "the scheduler polls again");
     }
 }
