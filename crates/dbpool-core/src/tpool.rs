@@ -88,7 +88,8 @@ impl ThreadPool {
         rx
     }
 
-    /// Queues a job, starting a worker when none is idle and the pool is not full.
+    /// Queues a job, starting a worker when no idle one is left to take it and the pool is
+    /// not full.
     pub(crate) fn execute(&self, job: Job) {
         if cfg!(dbpool_loom) {
             // Built for the model checker: its workers would be threads outside the model,
@@ -97,7 +98,10 @@ impl ThreadPool {
         }
         let mut queue = self.inner.queue.lock();
         queue.jobs.push_back(job);
-        if queue.idle == 0 && queue.threads < self.inner.max_threads {
+        // A worker woken for an earlier job still counts as idle until it runs, so the idle
+        // count alone would send two jobs to one worker, the second waiting out the first:
+        // every queued job needs an idle worker of its own.
+        if queue.jobs.len() > queue.idle && queue.threads < self.inner.max_threads {
             queue.threads += 1;
             drop(queue);
             let inner = Arc::clone(&self.inner);
@@ -231,5 +235,49 @@ impl<T> Oneshot<T> {
 impl<T> Drop for Oneshot<T> {
     fn drop(&mut self) {
         self.slot.lock().receiver_alive = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::sync::Barrier;
+    use std::time::Duration;
+
+    impl ThreadPool {
+        fn idle(&self) -> usize {
+            self.inner.queue.lock().idle
+        }
+    }
+
+    /// Two jobs queued back to back while one worker is idle run side by side: the second
+    /// starts a worker of its own rather than waiting behind the first.
+    #[test]
+    fn jobs_queued_together_do_not_wait_for_each_other() {
+        let tpool = ThreadPool::new(4);
+        let (done, finished) = mpsc::channel();
+        tpool.execute(Box::new(move || {
+            let _ = done.send(());
+        }));
+        finished.recv().expect("the first worker ran");
+        while tpool.idle() != 1 {
+            std::thread::yield_now();
+        }
+        // Each job waits for the other: they finish only if both run at once.
+        let together = Arc::new(Barrier::new(2));
+        let (started, starts) = mpsc::channel();
+        for _ in 0..2 {
+            let (together, started) = (Arc::clone(&together), started.clone());
+            tpool.execute(Box::new(move || {
+                let _ = started.send(());
+                together.wait();
+            }));
+        }
+        for job in 1..=2 {
+            starts
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("job {job} of 2 never started"));
+        }
     }
 }
