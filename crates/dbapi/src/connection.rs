@@ -1,6 +1,6 @@
 //! The DB-API connection: cursors, transactions, and the optional capabilities a pool uses.
 
-use crate::{Cursor, Error, Params, Result};
+use crate::{Cursor, Error, Nonblocking, Params, Result};
 
 /// A DB-API connection.
 ///
@@ -139,6 +139,13 @@ pub trait Connection {
     /// Whether a transaction is open, when the driver knows without a round trip.
     /// Default: `None` (unknown), which makes pools roll back on return to be safe.
     fn in_transaction(&self) -> Option<bool> {
+        None
+    }
+
+    /// The connection's [`Nonblocking`] face, when its driver can wait on the caller's
+    /// executor instead of blocking a thread: async pools then run statements in the
+    /// calling task. Default: `None` (async pools use a thread pool).
+    fn nonblocking(&mut self) -> Option<&mut dyn Nonblocking> {
         None
     }
 }

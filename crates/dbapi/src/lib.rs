@@ -47,7 +47,8 @@
 //! - [`Connection`]: `cursor`, `commit`, `rollback`, `close` are required; `ping`,
 //!   `reset_session`, `is_broken`, `check_alive`, `set_autocommit`, `in_transaction` and
 //!   `rollback_pipelined` are optional capabilities with documented defaults (Go's
-//!   `database/sql/driver` lesson).
+//!   `database/sql/driver` lesson); so is [`Connection::nonblocking`], a driver's
+//!   [`Nonblocking`] face for async pools.
 //! - [`Cursor`]: `execute`, `description`, `rowcount`, one fetch primitive and `arraysize`
 //!   are required; `fetchone`/`fetchmany`/`fetchall`, `executemany`, `callproc`, `nextset`,
 //!   `setinputsizes`, `setoutputsize` and `lastrowid` are provided.
@@ -66,6 +67,7 @@ mod error;
 mod from_value;
 mod keyword;
 mod module;
+mod nonblocking;
 mod params;
 mod reset_level;
 mod row;
@@ -84,6 +86,7 @@ pub use error::{sqlstate_is_disconnect, Error, ErrorKind, Result};
 pub use from_value::{FromValue, FromValueError};
 pub use keyword::{first_keyword, starts_with_keyword};
 pub use module::{Module, ParamStyle, ThreadSafety};
+pub use nonblocking::{BoxFuture, Nonblocking};
 pub use params::Params;
 pub use reset_level::ResetLevel;
 pub use row::{Row, RowIndex};
