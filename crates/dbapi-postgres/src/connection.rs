@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dbapi::{Column, Connection, Error, ResetLevel, Result};
+use dbapi::{
+    BoxFuture, Column, Connection, Cursor, Error, Nonblocking, Params, ResetLevel, Result, Row,
+};
 use tokio_postgres::Statement;
 
 use crate::decode;
@@ -99,7 +101,8 @@ impl PgConnection {
     pub fn native_mut(&mut self) -> Result<&mut Session> {
         if self.begin_pending {
             let begin = self.take_begin();
-            self.session_mut()?.batch(begin, "")?;
+            let session = self.session_mut()?;
+            session.runtime().block_on(session.batch(begin, ""))?;
         }
         self.session_mut()
     }
@@ -166,14 +169,14 @@ impl PgConnection {
     /// The prepared statement for `sql` and its result columns, prepared on first use —
     /// or, behind a transaction pooler, prepared for this use only (closed when dropped,
     /// inside the transaction that prepared it).
-    pub(crate) fn prepared(&mut self, sql: &str) -> Result<Prepared> {
+    pub(crate) async fn prepared(&mut self, sql: &str) -> Result<Prepared> {
         if let Some(prepared) = self.statements.get(sql) {
             return Ok(prepared.clone());
         }
         // `?` markers become `$n` once, when the statement is first prepared.
         let text = crate::markers::to_dollar(sql)?;
         let begin = self.take_begin();
-        let statement = self.session_mut()?.prepare(begin, &text)?;
+        let statement = self.session_mut()?.prepare(begin, &text).await?;
         let columns = statement
             .columns()
             .iter()
@@ -211,11 +214,17 @@ impl PgConnection {
         self.pooler_seen.store(true, Relaxed);
     }
 
-    fn end_transaction(&mut self, verb: &str) -> Result<()> {
+    async fn end_transaction(&mut self, verb: &str) -> Result<()> {
         match self.transaction_to_end()? {
-            Some(session) => session.batch(false, verb),
+            Some(session) => session.batch(false, verb).await,
             None => Ok(()),
         }
+    }
+
+    /// [`PgConnection::end_transaction`], blocking on the connection's runtime.
+    fn end_transaction_now(&mut self, verb: &str) -> Result<()> {
+        let runtime = self.session_mut()?.runtime();
+        runtime.block_on(self.end_transaction(verb))
     }
 
     /// The session, when a transaction is open on the server: it is over, as far as this
@@ -244,11 +253,12 @@ impl Connection for PgConnection {
 
     /// A commit cut off by a lost connection is [`Error::is_outcome_unknown`].
     fn commit(&mut self) -> Result<()> {
-        self.end_transaction("COMMIT").map_err(Error::commit_failed)
+        self.end_transaction_now("COMMIT")
+            .map_err(Error::commit_failed)
     }
 
     fn rollback(&mut self) -> Result<()> {
-        self.end_transaction("ROLLBACK")
+        self.end_transaction_now("ROLLBACK")
     }
 
     /// Sends the `ROLLBACK` without waiting for its answer, which the session reads with its
@@ -278,7 +288,11 @@ impl Connection for PgConnection {
     /// An empty simple query: one round trip, no parsing.
     fn ping(&mut self) -> Result<()> {
         // A BEGIN waiting for its statement keeps waiting.
-        self.session_mut()?.simple_query("").map(|_| ())
+        let session = self.session_mut()?;
+        session
+            .runtime()
+            .block_on(session.simple_query(""))
+            .map(|_| ())
     }
 
     /// As configured by [`crate::Postgres::reset_level`]. Behind a transaction pooler only
@@ -294,12 +308,16 @@ impl Connection for PgConnection {
             ResetLevel::Rollback => Ok(()),
             ResetLevel::Clean => {
                 self.listening = false;
-                self.session_mut()?.batch(false, CLEAN_SQL)
+                let session = self.session_mut()?;
+                session.runtime().block_on(session.batch(false, CLEAN_SQL))
             }
             ResetLevel::Full => {
                 self.statements.clear();
                 self.listening = false;
-                self.session_mut()?.batch(false, "DISCARD ALL")
+                let session = self.session_mut()?;
+                session
+                    .runtime()
+                    .block_on(session.batch(false, "DISCARD ALL"))
             }
         }
     }
@@ -350,5 +368,57 @@ impl Connection for PgConnection {
 
     fn in_transaction(&self) -> Option<bool> {
         Some(self.in_transaction)
+    }
+
+    /// Always: the session's calls are futures, awaited in the caller's task when a tokio
+    /// runtime runs it (see [`Nonblocking::available`]).
+    fn nonblocking(&mut self) -> Option<&mut dyn Nonblocking> {
+        Some(self)
+    }
+}
+
+/// The statements of [`Connection`] in the caller's tokio task: the session's socket moves
+/// to the caller's runtime for the call (and back to the connection's own with the next
+/// blocking call), so no thread waits on it.
+impl Nonblocking for PgConnection {
+    /// Inside a tokio runtime (any flavour).
+    fn available(&self) -> bool {
+        tokio::runtime::Handle::try_current().is_ok()
+    }
+
+    fn execute_async<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a Params,
+    ) -> BoxFuture<'a, Result<i64>> {
+        Box::pin(async move {
+            let mut cursor = self.cursor()?;
+            cursor.execute_nonblocking(sql, params).await?;
+            Ok(cursor.rowcount())
+        })
+    }
+
+    fn query_async<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a Params,
+    ) -> BoxFuture<'a, Result<Vec<Row>>> {
+        Box::pin(async move {
+            let mut cursor = self.cursor()?;
+            cursor.execute_nonblocking(sql, params).await?;
+            cursor.fetchall()
+        })
+    }
+
+    fn commit_async(&mut self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            self.end_transaction("COMMIT")
+                .await
+                .map_err(Error::commit_failed)
+        })
+    }
+
+    fn rollback_async(&mut self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.end_transaction("ROLLBACK"))
     }
 }

@@ -63,11 +63,13 @@ impl<'c> PgCursor<'c> {
         } = stream;
         drop(fetch);
         let session = self.conn.session_mut()?;
-        let closed = session.batch(false, &format!("CLOSE {name}"));
-        if own_transaction {
-            session.batch(false, "COMMIT")?;
-        }
-        closed
+        session.runtime().block_on(async {
+            let closed = session.batch(false, &format!("CLOSE {name}")).await;
+            if own_transaction {
+                session.batch(false, "COMMIT").await?;
+            }
+            closed
+        })
     }
 
     /// Runs a query through a server-side cursor (statements that return no rows run to the
@@ -78,19 +80,20 @@ impl<'c> PgCursor<'c> {
             // The stream's own transaction begins with its first request.
             self.conn.defer_begin();
         }
-        let started = self.declare(sql, values, own_transaction);
+        let runtime = self.conn.session_mut()?.runtime();
+        let started = runtime.block_on(self.declare(sql, values, own_transaction));
         if started.is_err() && own_transaction && !self.conn.take_begin() {
-            let _ = self.conn.session_mut()?.batch(false, "ROLLBACK");
+            let _ = runtime.block_on(self.conn.session_mut()?.batch(false, "ROLLBACK"));
         }
         started
     }
 
-    fn declare(&mut self, sql: &str, values: &[Value], own_transaction: bool) -> Result<()> {
-        let prepared = self.conn.prepared(sql)?;
+    async fn declare(&mut self, sql: &str, values: &[Value], own_transaction: bool) -> Result<()> {
+        let prepared = self.conn.prepared(sql).await?;
         if prepared.statement.columns().is_empty() {
-            self.run_prepared(sql, values)?;
+            self.run_prepared(sql, values).await?;
             if own_transaction {
-                self.conn.session_mut()?.batch(false, "COMMIT")?;
+                self.conn.session_mut()?.batch(false, "COMMIT").await?;
             }
             return Ok(());
         }
@@ -101,12 +104,16 @@ impl<'c> PgCursor<'c> {
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let begin = self.conn.take_begin();
         let session = self.conn.session_mut()?;
-        let declare = session.prepare(
-            begin,
-            &format!("DECLARE {name} NO SCROLL CURSOR FOR {text}"),
-        )?;
-        session.execute(false, &declare, &refs)?;
-        let fetch = session.prepare(false, &format!("FETCH FORWARD {STREAM_BATCH} FROM {name}"))?;
+        let declare = session
+            .prepare(
+                begin,
+                &format!("DECLARE {name} NO SCROLL CURSOR FOR {text}"),
+            )
+            .await?;
+        session.execute(false, &declare, &refs).await?;
+        let fetch = session
+            .prepare(false, &format!("FETCH FORWARD {STREAM_BATCH} FROM {name}"))
+            .await?;
         self.state
             .set_result(Arc::clone(&prepared.columns), VecDeque::new());
         self.state.set_rowcount(-1);
@@ -128,7 +135,10 @@ impl<'c> PgCursor<'c> {
             return Ok(None);
         };
         if stream.batch.is_empty() && !stream.done {
-            let rows = self.conn.session_mut()?.query(false, &stream.fetch, &[])?;
+            let session = self.conn.session_mut()?;
+            let rows = session
+                .runtime()
+                .block_on(session.query(false, &stream.fetch, &[]))?;
             stream.done = rows.len() < STREAM_BATCH;
             for row in &rows {
                 stream.batch.push_back(decode_row(&stream.columns, row)?);
@@ -144,23 +154,43 @@ impl<'c> PgCursor<'c> {
         Ok(None)
     }
 
-    fn run(&mut self, sql: &str, values: &[Value]) -> Result<()> {
+    /// What every execute does first: the cursor's state reset, the parameters checked,
+    /// the statement's transaction opened (or its transaction control noted).
+    fn begin<'p>(&mut self, sql: &str, params: &'p Params) -> Result<&'p [Value]> {
+        self.state.begin_execute()?;
+        let values: &[Value] =
+            match params {
+                Params::None => &[],
+                Params::Positional(values) => values,
+                Params::Named(_) => return Err(Error::not_supported(
+                    "PostgreSQL takes positional parameters ($1, $2, …); pass Params::Positional",
+                )),
+            };
         self.conn.before_statement(sql)?;
-        if self.state.streaming() && streamable(sql) {
-            return self.run_streaming(sql, values);
-        }
+        Ok(values)
+    }
+
+    /// [`Cursor::execute`] as a future, for [`dbapi::Nonblocking`] (no streaming: the
+    /// cursor is new).
+    pub(crate) async fn execute_nonblocking(&mut self, sql: &str, params: &Params) -> Result<()> {
+        let values = self.begin(sql, params)?;
+        self.run(sql, values).await
+    }
+
+    /// Runs `sql` to the end, its rows buffered.
+    async fn run(&mut self, sql: &str, values: &[Value]) -> Result<()> {
         if self.conn.pgbouncer() && self.conn.outside_transaction() {
-            return self.run_unnamed(sql, values);
+            return self.run_unnamed(sql, values).await;
         }
         let knew = self.conn.pgbouncer();
-        match self.run_prepared(sql, values) {
+        match self.run_prepared(sql, values).await {
             Err(err) if !knew && lost_under_pooler(&err) => {
                 self.conn.found_pooler();
                 if self.conn.outside_transaction() {
                     // Nothing ran: the statement never found its plan. Run it as a pooler
                     // needs it.
                     self.state.begin_execute()?;
-                    return self.run_unnamed(sql, values);
+                    return self.run_unnamed(sql, values).await;
                 }
                 Err(Error::new(
                     err.kind(),
@@ -182,8 +212,8 @@ impl<'c> PgCursor<'c> {
 
     /// Runs `sql` as a prepared statement (cached by the connection, except behind a
     /// pooler).
-    fn run_prepared(&mut self, sql: &str, values: &[Value]) -> Result<()> {
-        let prepared = self.conn.prepared(sql)?;
+    async fn run_prepared(&mut self, sql: &str, values: &[Value]) -> Result<()> {
+        let prepared = self.conn.prepared(sql).await?;
         let stmt = &prepared.statement;
         if stmt.params().len() != values.len() {
             return Err(Error::programming(format!(
@@ -199,12 +229,12 @@ impl<'c> PgCursor<'c> {
         let begin = self.conn.take_begin();
         let session = self.conn.session_mut()?;
         if stmt.columns().is_empty() {
-            let changed = session.execute(begin, stmt, &refs)?;
+            let changed = session.execute(begin, stmt, &refs).await?;
             self.state
                 .set_rowcount(i64::try_from(changed).unwrap_or(i64::MAX));
             return Ok(());
         }
-        let rows = session.query(begin, stmt, &refs)?;
+        let rows = session.query(begin, stmt, &refs).await?;
         let columns = prepared.columns;
         let mut buffered = VecDeque::with_capacity(rows.len());
         for row in &rows {
@@ -217,7 +247,7 @@ impl<'c> PgCursor<'c> {
     /// Runs `sql` as one unnamed statement — parse, bind and execute in a single round trip,
     /// nothing left on the server — with every parameter's type left to the server, as a
     /// transaction pooler needs outside a transaction.
-    fn run_unnamed(&mut self, sql: &str, values: &[Value]) -> Result<()> {
+    async fn run_unnamed(&mut self, sql: &str, values: &[Value]) -> Result<()> {
         let text = crate::markers::to_dollar(sql)?;
         let unspecified = Type::new(
             "unknown".to_owned(),
@@ -233,6 +263,7 @@ impl<'c> PgCursor<'c> {
             .conn
             .session_mut()?
             .query_unnamed(&text, typed)
+            .await
             .map_err(parameter_count_error)?;
         let mut columns: Option<Arc<[Column]>> = None;
         let mut buffered = VecDeque::new();
@@ -312,14 +343,12 @@ impl Drop for PgCursor<'_> {
 impl Cursor for PgCursor<'_> {
     fn execute(&mut self, sql: &str, params: &Params) -> Result<()> {
         self.end_stream()?;
-        self.state.begin_execute()?;
-        match params {
-            Params::None => self.run(sql, &[]),
-            Params::Positional(values) => self.run(sql, values),
-            Params::Named(_) => Err(Error::not_supported(
-                "PostgreSQL takes positional parameters ($1, $2, …); pass Params::Positional",
-            )),
+        let values = self.begin(sql, params)?;
+        if self.state.streaming() && streamable(sql) {
+            return self.run_streaming(sql, values);
         }
+        let runtime = self.conn.session_mut()?.runtime();
+        runtime.block_on(self.run(sql, values))
     }
 
     dbapi::delegate_cursor_state!(state, without fetch_next and close);

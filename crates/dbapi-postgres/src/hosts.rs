@@ -99,7 +99,8 @@ impl fmt::Display for TargetSessionAttrs {
 /// The first column of the first row of a simple query (no statement is prepared, so this
 /// works through any pooler).
 fn first_value(conn: &mut PgConnection, sql: &str) -> Result<String> {
-    let messages = conn.session_mut()?.simple_query(sql)?;
+    let session = conn.session_mut()?;
+    let messages = session.runtime().block_on(session.simple_query(sql))?;
     messages
         .iter()
         .find_map(|message| match message {

@@ -44,9 +44,11 @@ mod error_mapping;
 mod hosts;
 mod markers;
 mod module;
+mod own_runtime;
 mod params;
 mod relay;
 mod session;
+mod socket;
 #[cfg(feature = "tls")]
 mod tls;
 

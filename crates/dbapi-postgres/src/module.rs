@@ -338,6 +338,14 @@ impl Postgres {
                      and not overloaded, or raise connect_timeout"
                 ))
                 .with_disconnect(true),
+                ConnectError::Socket(e) => {
+                    Error::operational(format!("error connecting to server: {e}"))
+                        .with_disconnect(true)
+                        .with_source(e)
+                }
+                ConnectError::Tls(e) => {
+                    Error::operational(format!("error setting up TLS for the server: {e}"))
+                }
                 ConnectError::Runtime(e) => {
                     Error::operational(format!("cannot start the connection's I/O runtime: {e}"))
                 }

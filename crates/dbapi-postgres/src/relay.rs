@@ -6,8 +6,12 @@
 //! the I/O driver (an `epoll_wait` that cannot find anything) before it polls again, once
 //! per request. The relay notes the wake instead, and the poll makes another pass at once.
 //! A wake from anywhere else (the I/O driver, with the poll parked) goes on to tokio.
+//!
+//! Under a multi-threaded runtime a wake can come from another thread while a pass runs,
+//! or just as it ends: one atomic state decides, so such a wake is either seen by the pass
+//! or passed on, never lost.
 
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU8, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -21,11 +25,16 @@ pub(crate) struct Relay {
     waker: Waker,
 }
 
+/// No pass runs: a wake goes to the scheduler.
+const IDLE: u8 = 0;
+/// A pass runs: a wake is noted for it.
+const POLLING: u8 = 1;
+/// A pass runs and something woke the poll meanwhile: another pass follows.
+const WOKEN: u8 = 2;
+
 struct Shared {
-    /// A pass is running.
-    polling: AtomicBool,
-    /// Something woke the poll while a pass ran.
-    woken: AtomicBool,
+    /// [`IDLE`], [`POLLING`] or [`WOKEN`].
+    state: AtomicU8,
     /// The scheduler's waker, for wakes that come while no pass runs.
     outer: Mutex<Option<Waker>>,
 }
@@ -36,10 +45,12 @@ impl Wake for Shared {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if self.polling.load(SeqCst) {
-            self.woken.store(true, SeqCst);
-        } else if let Some(outer) = &*self.outer.lock().unwrap_or_else(PoisonError::into_inner) {
-            outer.wake_by_ref();
+        // Noted for the running pass, or already noted; only with no pass running does the
+        // wake go on.
+        if self.state.compare_exchange(POLLING, WOKEN, SeqCst, SeqCst) == Err(IDLE) {
+            if let Some(outer) = &*self.outer.lock().unwrap_or_else(PoisonError::into_inner) {
+                outer.wake_by_ref();
+            }
         }
     }
 }
@@ -47,8 +58,7 @@ impl Wake for Shared {
 impl Relay {
     pub(crate) fn new() -> Self {
         let shared = Arc::new(Shared {
-            polling: AtomicBool::new(false),
-            woken: AtomicBool::new(false),
+            state: AtomicU8::new(IDLE),
             outer: Mutex::new(None),
         });
         Self {
@@ -76,10 +86,9 @@ impl Relay {
         }
         let mut inner = Context::from_waker(&self.waker);
         for _ in 0..MOST_PASSES {
-            self.shared.polling.store(true, SeqCst);
+            self.shared.state.store(POLLING, SeqCst);
             let polled = pass(&mut inner);
-            self.shared.polling.store(false, SeqCst);
-            let woken = self.shared.woken.swap(false, SeqCst);
+            let woken = self.shared.state.swap(IDLE, SeqCst) == WOKEN;
             if polled.is_ready() || !woken {
                 return polled;
             }
@@ -138,6 +147,36 @@ mod tests {
         assert_eq!(outer.0.load(SeqCst), 0);
         kept.expect("registered").wake();
         assert_eq!(outer.0.load(SeqCst), 1, "woken while no pass runs");
+    }
+
+    #[test]
+    fn a_wake_from_another_thread_as_a_pass_ends_is_never_lost() {
+        for round in 0..500 {
+            let counter = Arc::new(Counter(AtomicUsize::new(0)));
+            let waker = Waker::from(Arc::clone(&counter));
+            let start = Arc::new(std::sync::Barrier::new(2));
+            let mut passes = 0;
+            let mut waking = None;
+            let polled = Relay::new().poll(&mut Context::from_waker(&waker), |inner| {
+                passes += 1;
+                if passes == 1 {
+                    let (waker, other) = (inner.waker().clone(), Arc::clone(&start));
+                    waking = Some(std::thread::spawn(move || {
+                        other.wait();
+                        waker.wake();
+                    }));
+                    // The wake now races the end of this pass.
+                    start.wait();
+                }
+                Poll::<()>::Pending
+            });
+            waking.expect("spawned").join().expect("the waking thread");
+            assert_eq!(polled, Poll::Pending);
+            assert!(
+                passes > 1 || counter.0.load(SeqCst) == 1,
+                "round {round}: the wake reached neither a pass nor the scheduler"
+            );
+        }
     }
 
     #[test]

@@ -1,22 +1,29 @@
-//! [`Session`]: a `tokio_postgres` client and the I/O that drives it, on a single-threaded
-//! runtime of the connection's own — what `postgres::Client` is, with one thing more:
-//! requests made together go out in one write, so the implicit `BEGIN` rides with the first
-//! statement of a transaction instead of costing a round trip of its own.
+//! [`Session`]: a `tokio_postgres` client and the I/O that drives it — what
+//! `postgres::Client` is, with two things more: requests made together go out in one
+//! write, so the implicit `BEGIN` rides with the first statement of a transaction instead
+//! of costing a round trip of its own; and every call is a future, run either to completion
+//! on a single-threaded runtime of the connection's own (the blocking DB-API), or awaited in
+//! the caller's tokio task ([`dbapi::Nonblocking`]), the socket following
+//! ([`crate::socket::Homed`]).
 
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::{Stream, TryStreamExt};
-use tokio::runtime::Runtime;
+use tokio_postgres::config::Host;
+use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{
     AsyncMessage, Client, Error, Notification, Row, SimpleQueryMessage, Statement,
 };
 
+use crate::own_runtime::OwnRuntime;
 use crate::relay::Relay;
+use crate::socket::Homed;
 
 /// Statement parameters as the client takes them.
 pub(crate) type Params<'a> = [&'a (dyn ToSql + Sync)];
@@ -49,7 +56,8 @@ pub struct Session {
 
 /// The runtime and the message stream of one session (the client's other half).
 pub(crate) struct Io {
-    runtime: Runtime,
+    /// Shared with the blocking calls that run a future borrowing the session on it.
+    runtime: Arc<OwnRuntime>,
     inbox: Inbox,
     /// The waker the calls are polled with.
     relay: Relay,
@@ -78,32 +86,40 @@ impl std::fmt::Debug for Session {
 pub type ClientCall<'c, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + 'c>>;
 
 impl Session {
-    /// Connects as `config` says, with `tls`; `timeout` bounds the whole connect — TCP,
-    /// TLS and the startup exchange (authentication included).
+    /// Connects to the host of `config` (its first) as `config` says, with `tls`;
+    /// `timeout` bounds the whole connect — TCP, TLS and the startup exchange
+    /// (authentication included).
     pub(crate) fn connect<T>(
         config: &tokio_postgres::Config,
-        tls: T,
+        mut tls: T,
         timeout: Option<Duration>,
     ) -> Result<Self, ConnectError>
     where
-        T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket> + Send + 'static,
+        T: MakeTlsConnect<Homed> + Send + 'static,
         T::Stream: Send + 'static,
-        T::TlsConnect: Send,
-        <T::TlsConnect as tokio_postgres::tls::TlsConnect<tokio_postgres::Socket>>::Future: Send,
     {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()
-            .map_err(ConnectError::Runtime)?;
+        let runtime = OwnRuntime::new().map_err(ConnectError::Runtime)?;
         let connected = runtime.block_on(async {
+            let connect = async {
+                let socket = Homed::connect(config).await.map_err(ConnectError::Socket)?;
+                let host = match config.get_hosts().first() {
+                    Some(Host::Tcp(host)) => host.as_str(),
+                    _ => "",
+                };
+                let tls = tls
+                    .make_tls_connect(host)
+                    .map_err(|e| ConnectError::Tls(e.into()))?;
+                config
+                    .connect_raw(socket, tls)
+                    .await
+                    .map_err(ConnectError::Postgres)
+            };
             match timeout {
-                Some(limit) => tokio::time::timeout(limit, config.connect(tls))
+                Some(limit) => tokio::time::timeout(limit, connect)
                     .await
                     .map_err(|_| ConnectError::TimedOut(limit))?,
-                None => config.connect(tls).await,
+                None => connect.await,
             }
-            .map_err(ConnectError::Postgres)
         })?;
         let (client, mut connection) = connected;
         let messages: Messages = Box::pin(futures_util::stream::poll_fn(move |cx| {
@@ -112,7 +128,7 @@ impl Session {
         Ok(Self {
             client,
             io: Io {
-                runtime,
+                runtime: Arc::new(runtime),
                 inbox: Inbox {
                     messages,
                     notifications: VecDeque::new(),
@@ -122,6 +138,12 @@ impl Session {
                 round_trips: 0,
             },
         })
+    }
+
+    /// The connection's own runtime, to run this session's futures on from blocking code:
+    /// `session.runtime().block_on(session.batch(false, "COMMIT"))`.
+    pub(crate) fn runtime(&self) -> Arc<OwnRuntime> {
+        Arc::clone(&self.io.runtime)
     }
 
     /// The client, for calls made with [`Session::run`].
@@ -139,7 +161,9 @@ impl Session {
         &mut self,
         call: impl for<'c> FnOnce(&'c Client) -> ClientCall<'c, T>,
     ) -> dbapi::Result<T> {
-        self.io.block_on(call(&self.client))
+        let Self { client, io } = self;
+        let runtime = Arc::clone(&io.runtime);
+        runtime.block_on(io.drive(call(client)))
     }
 
     /// Notifications (`LISTEN`/`NOTIFY`) received so far, waiting up to `wait` for one when
@@ -155,9 +179,10 @@ impl Session {
     }
 
     /// Runs `sql` (simple protocol, no result), after a `BEGIN` sent with it when `begin`.
-    pub(crate) fn batch(&mut self, begin: bool, sql: &str) -> dbapi::Result<()> {
+    pub(crate) async fn batch(&mut self, begin: bool, sql: &str) -> dbapi::Result<()> {
         let Self { client, io } = self;
-        io.block_on(after_begin(client, begin, client.batch_execute(sql)))
+        io.drive(after_begin(client, begin, client.batch_execute(sql)))
+            .await
     }
 
     /// Sends `sql` (simple protocol) and returns without waiting for its answer, which the
@@ -187,52 +212,58 @@ impl Session {
     }
 
     /// Prepares `text`, after a `BEGIN` sent with it when `begin`.
-    pub(crate) fn prepare(&mut self, begin: bool, text: &str) -> dbapi::Result<Statement> {
+    pub(crate) async fn prepare(&mut self, begin: bool, text: &str) -> dbapi::Result<Statement> {
         let Self { client, io } = self;
-        io.block_on(after_begin(client, begin, client.prepare(text)))
+        io.drive(after_begin(client, begin, client.prepare(text)))
+            .await
     }
 
     /// Runs a query, after a `BEGIN` sent with it when `begin`.
-    pub(crate) fn query(
+    pub(crate) async fn query(
         &mut self,
         begin: bool,
         statement: &Statement,
         params: &Params<'_>,
     ) -> dbapi::Result<Vec<Row>> {
         let Self { client, io } = self;
-        io.block_on(after_begin(client, begin, client.query(statement, params)))
+        io.drive(after_begin(client, begin, client.query(statement, params)))
+            .await
     }
 
     /// Runs a statement for its row count, after a `BEGIN` sent with it when `begin`.
-    pub(crate) fn execute(
+    pub(crate) async fn execute(
         &mut self,
         begin: bool,
         statement: &Statement,
         params: &Params<'_>,
     ) -> dbapi::Result<u64> {
         let Self { client, io } = self;
-        io.block_on(after_begin(
+        io.drive(after_begin(
             client,
             begin,
             client.execute(statement, params),
         ))
+        .await
     }
 
     /// Runs `sql` with the simple protocol, returning its messages.
-    pub(crate) fn simple_query(&mut self, sql: &str) -> dbapi::Result<Vec<SimpleQueryMessage>> {
+    pub(crate) async fn simple_query(
+        &mut self,
+        sql: &str,
+    ) -> dbapi::Result<Vec<SimpleQueryMessage>> {
         let Self { client, io } = self;
-        io.block_on(client.simple_query(sql))
+        io.drive(client.simple_query(sql)).await
     }
 
     /// Parses, binds and runs `text` as one unnamed statement, parameters typed as given:
     /// its rows, and its row count when the command tag has one.
-    pub(crate) fn query_unnamed<'a>(
+    pub(crate) async fn query_unnamed<'a>(
         &mut self,
         text: &str,
-        params: impl IntoIterator<Item = (&'a (dyn ToSql + Sync), Type)>,
+        params: impl IntoIterator<Item = (&'a (dyn ToSql + Sync), Type)> + Send,
     ) -> dbapi::Result<(Vec<Row>, Option<u64>)> {
         let Self { client, io } = self;
-        io.block_on(async {
+        io.drive(async {
             let stream = client.query_typed_raw(text, params).await?;
             let mut stream = pin!(stream);
             let mut rows = Vec::new();
@@ -241,6 +272,7 @@ impl Session {
             }
             Ok((rows, stream.rows_affected()))
         })
+        .await
     }
 
     /// How many times this session waited for the server: one per call that needed an
@@ -266,20 +298,16 @@ impl Session {
 }
 
 impl Io {
-    /// Runs `call`, reading the server's messages meanwhile (notifications are kept).
-    pub(crate) fn block_on<T>(
+    /// Runs `call`, reading the server's messages meanwhile (notifications are kept): on
+    /// the connection's runtime under its `block_on`, or in the caller's task.
+    pub(crate) async fn drive<T>(
         &mut self,
         call: impl Future<Output = Result<T, Error>>,
     ) -> dbapi::Result<T> {
         let mut call = pin!(call);
         self.round_trips += 1;
-        let Self {
-            runtime,
-            inbox,
-            relay,
-            ..
-        } = self;
-        runtime.block_on(poll_fn(|cx| {
+        let Self { inbox, relay, .. } = self;
+        poll_fn(|cx| {
             relay.poll(cx, |cx| {
                 if let Some(err) = inbox.read(cx) {
                     return Poll::Ready(Err(crate::from_postgres(err)));
@@ -291,7 +319,8 @@ impl Io {
                     Poll::Pending => Poll::Pending,
                 }
             })
-        }))
+        })
+        .await
     }
 
     /// Waits up to `wait` for a message the server sends unasked — a notification, or the
@@ -303,9 +332,13 @@ impl Io {
             .map_err(crate::from_postgres)
     }
 
-    /// Turns the I/O until the stream ends (after the client is gone: the goodbye).
+    /// Turns the I/O until the stream ends (after the client is gone: the goodbye). Inside
+    /// a tokio runtime (a connection dropped in a task) it cannot block: the socket just
+    /// closes, and the server ends the session when it reads the end of the stream.
     fn finish(&mut self) {
-        let _ = self.read_for(CLOSE_WAIT, |_| false);
+        if tokio::runtime::Handle::try_current().is_err() {
+            let _ = self.read_for(CLOSE_WAIT, |_| false);
+        }
         // Over either way: a second call (the drop after a close) does not wait again.
         self.inbox.ended = true;
     }
@@ -402,6 +435,10 @@ pub(crate) enum ConnectError {
     Runtime(std::io::Error),
     /// The connect took longer than `connect_timeout`.
     TimedOut(Duration),
+    /// The socket could not connect.
+    Socket(std::io::Error),
+    /// TLS could not be set up for the host.
+    Tls(Box<dyn std::error::Error + Send + Sync>),
     /// The server or the network said no.
     Postgres(Error),
 }
