@@ -634,6 +634,7 @@ macro_rules! pool_matrix {
         #[ignore = $needs]
         fn returns_immediately_under_tokio_current_thread() {
             let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
                 .build()
                 .expect("runtime");
             $crate::matrix::returns_immediately::<$backend>(|pool| {

@@ -13,6 +13,7 @@ use std::time::Instant;
 use dbapi::{Connection, Cursor, Error, Module, Params, Row};
 
 use crate::maintenance;
+use crate::nonblocking_call::NativeCall;
 use crate::pool::{Grant, Live, Start};
 use crate::tpool::{oneshot, Oneshot, ThreadPool};
 use crate::waiter::{Notify, Waiter};
@@ -22,7 +23,9 @@ use crate::{CloseReason, Pool, PoolError, PooledConnection};
 pub type TpooledConnectionPool<M> = AsyncPool<M>;
 
 /// A pool for async code: `get().await` waits without blocking the executor, and
-/// [`AsyncConnection`] runs driver calls on a thread pool.
+/// [`AsyncConnection`] runs driver calls on a thread pool — or, for a driver that can wait
+/// on the caller's executor ([`dbapi::Nonblocking`]: PostgreSQL inside a tokio runtime), in
+/// the calling task, with no thread hand-off (see [`AsyncPool::nonblocking`]).
 ///
 /// It wraps a [`Pool`], so one pool serves threads (`pool.get()`) and tasks
 /// (`async_pool.get().await`) at once, with one `max_size` and one FIFO queue.
@@ -44,6 +47,8 @@ pub type TpooledConnectionPool<M> = AsyncPool<M>;
 pub struct AsyncPool<M: Module> {
     pool: Pool<M>,
     tpool: ThreadPool,
+    /// Statements go through a driver's [`dbapi::Nonblocking`] face when it offers one.
+    nonblocking: bool,
 }
 
 impl<M: Module> Clone for AsyncPool<M> {
@@ -51,6 +56,7 @@ impl<M: Module> Clone for AsyncPool<M> {
         Self {
             pool: self.pool.clone(),
             tpool: self.tpool.clone(),
+            nonblocking: self.nonblocking,
         }
     }
 }
@@ -76,7 +82,24 @@ impl<M: Module> AsyncPool<M> {
     /// by several pools).
     #[must_use]
     pub fn with_thread_pool(pool: Pool<M>, tpool: ThreadPool) -> Self {
-        Self { pool, tpool }
+        Self {
+            pool,
+            tpool,
+            nonblocking: true,
+        }
+    }
+
+    /// Whether [`AsyncConnection`]'s statements run in the calling task when the driver
+    /// can wait on the caller's executor ([`dbapi::Connection::nonblocking`]; the PostgreSQL
+    /// adapter can, inside a tokio runtime): no thread hand-off per call. Default: on.
+    /// Turn it off to run every driver call on the thread pool — needed for a tokio runtime
+    /// built without I/O (`enable_io`), where the PostgreSQL adapter cannot register its
+    /// socket (tokio panics, saying so). Closures given to [`AsyncConnection::run`]
+    /// always run on the thread pool.
+    #[must_use]
+    pub fn nonblocking(mut self, on: bool) -> Self {
+        self.nonblocking = on;
+        self
     }
 
     /// The underlying pool, for threads and for `stats()`, `free()`, `clear()`...
@@ -99,6 +122,7 @@ impl<M: Module> AsyncPool<M> {
         AsyncGet {
             pool: self.pool.clone(),
             tpool: self.tpool.clone(),
+            nonblocking: self.nonblocking,
             state: GetState::Start,
             deadline: None,
             started: None,
@@ -122,6 +146,7 @@ enum GetState<C> {
 pub struct AsyncGet<M: Module> {
     pool: Pool<M>,
     tpool: ThreadPool,
+    nonblocking: bool,
     state: GetState<M::Connection>,
     deadline: Option<Instant>,
     started: Option<Instant>,
@@ -147,6 +172,7 @@ impl<M: Module> AsyncGet<M> {
                 self.site,
             )),
             tpool: self.tpool.clone(),
+            nonblocking: self.nonblocking,
         }
     }
 
@@ -290,14 +316,22 @@ impl<M: Module> Drop for AsyncGet<M> {
     }
 }
 
-/// A pooled connection for async code. Every driver call runs on the pool's thread pool
-/// while the task yields. Dropping it returns the connection: at once when that needs no
-/// driver call (nothing ran since checkout, or the driver reports no open transaction), on
-/// the thread pool when the cleanup has work to do or the connection is to be closed.
+/// A pooled connection for async code. Driver calls run on the pool's thread pool while the
+/// task yields — except [`execute`](AsyncConnection::execute),
+/// [`query`](AsyncConnection::query), [`query_one`](AsyncConnection::query_one),
+/// [`commit`](AsyncConnection::commit) and [`rollback`](AsyncConnection::rollback) on a
+/// driver with a [`dbapi::Nonblocking`] face usable here, which run in the task itself. A
+/// future of those dropped mid-call (a timeout, a `select!`) leaves the connection's state
+/// unknown: it is marked broken and closed on return.
+///
+/// Dropping it returns the connection: at once when that needs no driver call (nothing ran
+/// since checkout, or the driver reports no open transaction), on the thread pool when the
+/// cleanup has work to do or the connection is to be closed.
 #[must_use = "dropping the connection returns it to the pool at once"]
 pub struct AsyncConnection<M: Module> {
     guard: Option<PooledConnection<M>>,
     tpool: ThreadPool,
+    nonblocking: bool,
 }
 
 impl<M: Module> fmt::Debug for AsyncConnection<M> {
@@ -358,6 +392,10 @@ impl<M: Module> AsyncConnection<M> {
     /// The driver's error, or as [`AsyncConnection::run`].
     pub async fn execute(&mut self, sql: impl Into<String>, params: Params) -> dbapi::Result<i64> {
         let sql = sql.into();
+        if let Some(mut call) = self.native(true) {
+            let done = async { call.face()?.execute_async(&sql, &params).await }.await;
+            return call.finish(done);
+        }
         self.run(move |conn| conn.execute(&sql, &params)).await?
     }
 
@@ -371,6 +409,10 @@ impl<M: Module> AsyncConnection<M> {
         params: Params,
     ) -> dbapi::Result<Vec<Row>> {
         let sql = sql.into();
+        if let Some(mut call) = self.native(true) {
+            let done = async { call.face()?.query_async(&sql, &params).await }.await;
+            return call.finish(done);
+        }
         self.run(move |conn| {
             let mut cursor = conn.cursor()?;
             cursor.execute(&sql, &params)?;
@@ -389,6 +431,10 @@ impl<M: Module> AsyncConnection<M> {
         params: Params,
     ) -> dbapi::Result<Option<Row>> {
         let sql = sql.into();
+        if let Some(mut call) = self.native(true) {
+            let done = async { call.face()?.query_async(&sql, &params).await }.await;
+            return call.finish(done).map(|rows| rows.into_iter().next());
+        }
         self.run(move |conn| {
             let mut cursor = conn.cursor()?;
             cursor.execute(&sql, &params)?;
@@ -402,6 +448,10 @@ impl<M: Module> AsyncConnection<M> {
     /// # Errors
     /// The driver's error, or as [`AsyncConnection::run`].
     pub async fn commit(&mut self) -> dbapi::Result<()> {
+        if let Some(mut call) = self.native(false) {
+            let done = async { call.face()?.commit_async().await }.await;
+            return call.finish(done).map_err(Error::commit_failed);
+        }
         self.run(|conn| conn.commit()).await?
     }
 
@@ -410,7 +460,20 @@ impl<M: Module> AsyncConnection<M> {
     /// # Errors
     /// The driver's error, or as [`AsyncConnection::run`].
     pub async fn rollback(&mut self) -> dbapi::Result<()> {
+        if let Some(mut call) = self.native(false) {
+            let done = async { call.face()?.rollback_async().await }.await;
+            return call.finish(done);
+        }
         self.run(|conn| conn.rollback()).await?
+    }
+
+    /// A call through the driver's [`dbapi::Nonblocking`] face, when it offers one that
+    /// runs on the executor polling now.
+    fn native(&mut self, statement: bool) -> Option<NativeCall<'_, M>> {
+        if !self.nonblocking {
+            return None;
+        }
+        NativeCall::start(self.guard.as_mut()?, statement)
     }
 
     /// True while the wrapper holds a usable connection (eventlet's `bool(conn)`).

@@ -6,7 +6,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 
-use dbapi::{Column, Connection, Cursor, Error, Module, Params, Result, Row};
+use dbapi::{Column, Connection, Cursor, Error, Module, Nonblocking, Params, Result, Row};
 
 use crate::pool::{Conn, Live};
 use crate::{Cleanup, CloseReason, Pool};
@@ -237,13 +237,28 @@ impl<M: Module> PooledConnection<M> {
         self.live.as_mut().map(|l| &mut l.raw).ok_or_else(returned)
     }
 
-    fn watch<T>(&self, result: Result<T>) -> Result<T> {
+    /// Marks the connection broken when `result` proves it dead.
+    pub(crate) fn watch<T>(&self, result: Result<T>) -> Result<T> {
         if let Err(err) = &result {
             if err.is_disconnect() {
                 self.mark_broken();
             }
         }
         result
+    }
+
+    /// The driver's [`Nonblocking`] face, when it has one that can run on the executor
+    /// polling now; `statement` counts the use toward `max_usage`, as a cursor's execute
+    /// does.
+    pub(crate) fn nonblocking(&mut self, statement: bool) -> Option<&mut dyn Nonblocking> {
+        let live = self.live.as_mut()?;
+        let Conn { raw, checkout, .. } = &mut **live;
+        let face = raw.nonblocking().filter(|face| face.available())?;
+        checkout.touched.set(true);
+        if statement {
+            checkout.uses.set(checkout.uses.get() + 1);
+        }
+        Some(face)
     }
 }
 

@@ -82,6 +82,7 @@ mod guard;
 mod instruments;
 mod logging;
 mod maintenance;
+mod nonblocking_call;
 mod persistent;
 mod policy;
 mod pool;

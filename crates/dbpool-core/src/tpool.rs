@@ -72,6 +72,12 @@ impl ThreadPool {
         self.inner.max_threads
     }
 
+    /// Worker threads running now (started on demand, up to [`ThreadPool::max_threads`]).
+    #[must_use]
+    pub fn threads(&self) -> usize {
+        self.inner.queue.lock().threads
+    }
+
     /// Runs `f` on a worker thread; the returned future resolves to its result, or to `Err`
     /// with the panic message if it panicked. Dropping the future does not stop `f`.
     pub fn spawn<T, F>(&self, f: F) -> Oneshot<std::thread::Result<T>>
