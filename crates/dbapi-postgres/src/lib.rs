@@ -34,6 +34,12 @@
 //!   client without blocking; `reset_session` does what [`ResetLevel`] says.
 //! - TLS with rustls behind the `tls` feature (`sslmode` `prefer`, `require`, `verify-ca`,
 //!   `verify-full`, `sslrootcert`); without it, `sslmode=require` is a NotSupported error.
+//! - [`dbapi::Nonblocking`]: inside a tokio runtime (with I/O enabled), `execute_async`,
+//!   `query_async`, `commit_async` and `rollback_async` await the server in the caller's task
+//!   instead of blocking a thread; `dbpool_core::AsyncPool` uses them. The socket is
+//!   registered with whichever runtime polls it, so one connection serves threads and tasks
+//!   of any runtime in turn. A connection dropped inside a runtime closes its socket without
+//!   waiting for the server's goodbye.
 
 #![warn(missing_docs)]
 

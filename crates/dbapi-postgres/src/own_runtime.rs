@@ -1,6 +1,7 @@
 //! [`OwnRuntime`]: the single-threaded tokio runtime a connection's blocking calls run on.
 
 use std::future::Future;
+use std::pin::pin;
 
 use tokio::runtime::{Handle, Runtime};
 
@@ -24,7 +25,10 @@ impl OwnRuntime {
     /// # Panics
     /// Inside another runtime's task, as [`Runtime::block_on`] does: blocking calls belong
     /// on threads (async callers use [`dbapi::Nonblocking`]).
+    #[inline]
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        // Pinned here, so tokio moves a pointer, not the future: a cursor's is kilobytes.
+        let future = pin!(future);
         match &self.0 {
             Some(runtime) => runtime.block_on(future),
             None => unreachable!("the runtime is only taken by drop"),
