@@ -163,6 +163,7 @@ where
     F: std::future::Future<Output = Duration> + Send + 'static,
 {
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
         .build()
         .expect("tokio runtime");
     let stop = Arc::new(AtomicBool::new(false));
