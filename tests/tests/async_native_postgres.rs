@@ -265,3 +265,36 @@ fn with_nonblocking_off_a_runtime_without_io_is_served_by_the_thread_pool() {
         "the statements ran on the thread pool"
     );
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test"]
+fn a_connection_used_and_dropped_in_a_task_ends_its_session() {
+    use dbapi::{Module, Nonblocking};
+    let tag = unique("async-native-dropped");
+    let mut conn = Pg::module(&tag).connect().expect("connect");
+    let mut observer = Pg::observer();
+    assert_eq!(Pg::sessions(&mut observer, &tag), 1);
+    let rows = runtime()
+        .block_on(tokio_task(async move {
+            let rows = conn
+                .query_async("SELECT 7::int8", &params![])
+                .await
+                .expect("query");
+            // Dropped here, inside the runtime: it cannot block to say goodbye, and must
+            // not panic; the server sees the socket close.
+            drop(conn);
+            rows
+        }))
+        .expect("the task ran to its end");
+    assert_eq!(rows[0][0], Value::Int(7));
+    wait_until("the dropped connection's session ends", || {
+        Pg::sessions(&mut observer, &tag) == 0
+    });
+}
+
+/// Runs `future` as a task of the current runtime, so a panic in it is an error here.
+async fn tokio_task<T: Send + 'static>(
+    future: impl Future<Output = T> + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    tokio::spawn(future).await
+}
