@@ -26,7 +26,8 @@ commands:
   db env   print the servers' environment as shell exports
   bench    run the benchmarks (release build, the servers started) and write
            target/bench/report.md and target/bench/w2_contended.svg; --quick for a smoke run
-  soak     the chaos soak (servers started): faults injected while 32 threads commit,
+  soak     the chaos soak (servers started): faults injected while 16 threads and 16
+           tokio tasks commit,
            invariants checked; --minutes N (default 1) per server, --server postgres|mariadb,
            --seed S; writes target/soak/report.md
   model    the pool's hand-off model-checked under loom (every interleaving of small

@@ -37,6 +37,33 @@ impl Ledger {
         *self.errors.entry(format!("get: {kind}")).or_default() += 1;
     }
 
+    /// The insert of transaction `id`: whether it went in (the commit comes next).
+    pub fn inserted(&mut self, id: i64, outcome: &dbapi::Result<i64>) -> bool {
+        match outcome {
+            Ok(_) => true,
+            Err(err) => {
+                self.error("insert", err);
+                self.failed.push(id);
+                false
+            }
+        }
+    }
+
+    /// The commit of transaction `id`.
+    pub fn committed(&mut self, id: i64, outcome: &dbapi::Result<()>) {
+        match outcome {
+            Ok(()) => self.committed.push(id),
+            Err(err) => {
+                self.error("commit", err);
+                if err.is_outcome_unknown() {
+                    self.unknown.push(id);
+                } else {
+                    self.failed.push(id);
+                }
+            }
+        }
+    }
+
     pub fn timed(&mut self, took: Duration) {
         self.longest_call = self.longest_call.max(took);
     }

@@ -1,6 +1,7 @@
-//! The chaos soak: 32 threads commit transactions through a pool of 8 while a fault
-//! injector ends sessions, restarts the server, freezes sessions and squeezes the
-//! connection limit. Invariants are checked while it runs and at the end; a summary is
+//! The chaos soak: 32 callers — 16 threads through the pool, 16 tokio tasks through its
+//! async front-end (statements in the task on PostgreSQL, on the thread pool on MariaDB) —
+//! commit transactions through a pool of 8 while a fault injector ends sessions, restarts
+//! the server, freezes sessions and squeezes the connection limit. Invariants are checked while it runs and at the end; a summary is
 //! printed and written to `target/soak/report.md`.
 //!
 //! Run with `cargo xtask soak [--minutes N]` (the servers' environment is needed); `cargo
@@ -17,12 +18,12 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use dbapi::{params, Connection};
-use dbpool_core::Pool;
+use dbpool_core::{AsyncPool, Pool};
 
 use crate::faults::Rng;
 use crate::ledger::Ledger;
@@ -31,7 +32,8 @@ use crate::postgres::PgSoak;
 use crate::report::{Invariant, Summary};
 use crate::server::SoakServer;
 
-const WORKERS: usize = 32;
+/// Threads, and as many tasks.
+const WORKERS: usize = 16;
 const MAX_SIZE: usize = 8;
 const WAIT_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -83,7 +85,7 @@ fn work<M: dbapi::Module>(
     let mut seq = 0_i64;
     while !stop.load(SeqCst) {
         seq += 1;
-        let id = i64::try_from(worker).unwrap_or(0) * 1_000_000_000 + seq;
+        let id = worker_id(worker) * 1_000_000_000 + seq;
         let started = Instant::now();
         let got = pool.get();
         ledger.timed(started.elapsed());
@@ -97,36 +99,71 @@ fn work<M: dbapi::Module>(
             }
         };
         let started = Instant::now();
-        let inserted = conn.execute(
-            "INSERT INTO soak_rows (id, worker) VALUES (?, ?)",
-            &params![id, i64::try_from(worker).unwrap_or(0)],
-        );
+        let inserted = conn.execute(INSERT, &params![id, worker_id(worker)]);
         ledger.timed(started.elapsed());
-        if let Err(err) = inserted {
-            ledger.error("insert", &err);
-            ledger.failed.push(id);
+        if !ledger.inserted(id, &inserted) {
             continue;
         }
         let started = Instant::now();
         let committed = conn.commit();
         ledger.timed(started.elapsed());
-        match committed {
-            Ok(()) => ledger.committed.push(id),
-            Err(err) => {
-                ledger.error("commit", &err);
-                if err.is_outcome_unknown() {
-                    ledger.unknown.push(id);
-                } else {
-                    ledger.failed.push(id);
-                }
-            }
-        }
+        ledger.committed(id, &committed);
         progress.fetch_add(1, SeqCst);
     }
     ledger
 }
 
-fn soak<S: SoakServer + Send>(mut server: S, args: &Args) -> Summary {
+/// One task: [`work`] through the async front-end, ids after the threads'.
+async fn work_async<M: dbapi::Module>(
+    pool: AsyncPool<M>,
+    worker: usize,
+    stop: Arc<AtomicBool>,
+    progress: Arc<AtomicU64>,
+) -> Ledger
+where
+    M::Connection: Send + 'static,
+{
+    let mut ledger = Ledger::default();
+    let mut seq = 0_i64;
+    while !stop.load(SeqCst) {
+        seq += 1;
+        let id = worker_id(worker) * 1_000_000_000 + seq;
+        let started = Instant::now();
+        let got = pool.get().await;
+        ledger.timed(started.elapsed());
+        let mut conn = match got {
+            Ok(conn) => conn,
+            Err(err) => {
+                ledger.pool_error(&err);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let started = Instant::now();
+        let inserted = conn.execute(INSERT, params![id, worker_id(worker)]).await;
+        ledger.timed(started.elapsed());
+        if !ledger.inserted(id, &inserted) {
+            continue;
+        }
+        let started = Instant::now();
+        let committed = conn.commit().await;
+        ledger.timed(started.elapsed());
+        ledger.committed(id, &committed);
+        progress.fetch_add(1, SeqCst);
+    }
+    ledger
+}
+
+const INSERT: &str = "INSERT INTO soak_rows (id, worker) VALUES (?, ?)";
+
+fn worker_id(worker: usize) -> i64 {
+    i64::try_from(worker).unwrap_or(0)
+}
+
+fn soak<S: SoakServer + Send>(mut server: S, args: &Args) -> Summary
+where
+    <S::Module as dbapi::Module>::Connection: Send + 'static,
+{
     let module = server.prepare();
     let pool = Pool::builder(module)
         .max_size(MAX_SIZE)
@@ -135,9 +172,14 @@ fn soak<S: SoakServer + Send>(mut server: S, args: &Args) -> Summary {
         .build()
         .expect("pool");
     let server = Mutex::new(server);
-    let stop = AtomicBool::new(false);
+    let stop = Arc::new(AtomicBool::new(false));
     let ending = Mutex::new(Vec::<i64>::new());
-    let progress = AtomicU64::new(0);
+    let progress = Arc::new(AtomicU64::new(0));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let most_sessions = AtomicU64::new(0);
     let stalled = AtomicBool::new(false);
     let duration = Duration::from_secs_f64(args.minutes * 60.0);
@@ -146,8 +188,15 @@ fn soak<S: SoakServer + Send>(mut server: S, args: &Args) -> Summary {
     let (ledger, faults) = thread::scope(|scope| {
         let workers: Vec<_> = (0..WORKERS)
             .map(|worker| {
-                let (pool, stop, progress) = (&pool, &stop, &progress);
+                let (pool, stop, progress) = (&pool, &*stop, &*progress);
                 scope.spawn(move || work(pool, worker, stop, progress))
+            })
+            .collect();
+        let async_pool = AsyncPool::new(pool.clone());
+        let tasks: Vec<_> = (WORKERS..2 * WORKERS)
+            .map(|worker| {
+                let pool = async_pool.clone();
+                runtime.spawn(work_async(pool, worker, stop.clone(), progress.clone()))
             })
             .collect();
         let injector = scope
@@ -170,6 +219,9 @@ fn soak<S: SoakServer + Send>(mut server: S, args: &Args) -> Summary {
         let mut ledger = Ledger::default();
         for worker in workers {
             ledger.merge(worker.join().expect("a worker panicked"));
+        }
+        for task in tasks {
+            ledger.merge(runtime.block_on(task).expect("a task panicked"));
         }
         (ledger, injector.join().expect("the injector panicked"))
     });

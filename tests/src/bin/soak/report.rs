@@ -48,9 +48,10 @@ impl Summary {
         let mut md = String::new();
         let _ = writeln!(
             md,
-            "## Chaos soak on {}\n\n{:.0} s, {} workers, pool of {}, seed {}.\n",
+            "## Chaos soak on {}\n\n{:.0} s, {} threads and {} tokio tasks, pool of {}, seed {}.\n",
             self.server,
             self.elapsed.as_secs_f64(),
+            crate::WORKERS,
             crate::WORKERS,
             crate::MAX_SIZE,
             self.seed
