@@ -4,17 +4,9 @@
 use dbapi::{named_params, params, ConnectParams, Connection, Cursor, ErrorKind, Module, Value};
 use dbapi_postgres::{PgConnection, Postgres};
 
-fn url() -> String {
-    std::env::var("DBPOOL_PG_URL")
-        .expect("DBPOOL_PG_URL is not set: run the PostgreSQL tests with `cargo xtask test`")
-}
+mod support;
 
-fn connect() -> PgConnection {
-    Postgres::from_dsn(&url())
-        .expect("valid url")
-        .connect()
-        .expect("connect")
-}
+use support::{connect, Direct, Server};
 
 fn one(conn: &mut PgConnection, sql: &str) -> Value {
     let mut cur = conn.cursor().expect("cursor");
@@ -238,7 +230,7 @@ fn ping_and_is_broken() {
 #[test]
 #[ignore = "needs PostgreSQL: cargo xtask test"]
 fn a_wrong_password_is_an_authentication_error_without_the_password() {
-    let params = ConnectParams::parse(&url()).expect("url");
+    let params = ConnectParams::parse(&Direct::url()).expect("url");
     let bad = format!(
         "postgres://{}:Wr0ngPassw0rdXyz@{}:{}/{}",
         params.user().expect("user"),
@@ -308,7 +300,7 @@ fn ssl_in_use(dsn: &str) -> bool {
 fn tls_modes_encrypt_and_verify() {
     let root = std::env::var("DBPOOL_PG_SSLROOTCERT")
         .expect("DBPOOL_PG_SSLROOTCERT is not set: run with `cargo xtask test`");
-    let base = url();
+    let base = Direct::url();
     assert!(!ssl_in_use(&format!("{base}?sslmode=disable")));
     assert!(ssl_in_use(&format!("{base}?sslmode=prefer")));
     assert!(ssl_in_use(&format!("{base}?sslmode=require")));

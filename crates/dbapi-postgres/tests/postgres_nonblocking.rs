@@ -1,20 +1,12 @@
 //! The adapter's `Nonblocking` face on the real server: the same results, errors and
 //! transactions as the blocking DB-API, on one session that both faces share.
 
-use dbapi::{params, Connection, Cursor, ErrorKind, Module, Nonblocking, Params, Row, Value};
-use dbapi_postgres::{PgConnection, Postgres};
+use dbapi::{params, Connection, Cursor, ErrorKind, Nonblocking, Params, Row, Value};
+use dbapi_postgres::PgConnection;
 
-fn url() -> String {
-    std::env::var("DBPOOL_PG_URL")
-        .expect("DBPOOL_PG_URL is not set: run the PostgreSQL tests with `cargo xtask test`")
-}
+mod support;
 
-fn connect() -> PgConnection {
-    Postgres::from_dsn(&url())
-        .expect("valid url")
-        .connect()
-        .expect("connect")
-}
+use support::connect;
 
 /// A current-thread runtime with I/O: the face needs one to wait on.
 fn runtime() -> tokio::runtime::Runtime {

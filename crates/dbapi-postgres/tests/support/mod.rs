@@ -30,6 +30,17 @@ impl Server for Direct {
     }
 }
 
+/// A connection to the server itself, as the module opens them by default.
+///
+/// # Panics
+/// When the server cannot be reached.
+pub fn connect() -> dbapi_postgres::PgConnection {
+    Postgres::from_dsn(&Direct::url())
+        .expect("valid url")
+        .connect()
+        .expect("connect")
+}
+
 /// PgBouncer in transaction mode in front of it (`DBPOOL_PGBOUNCER_URL`), in the adapter's
 /// PgBouncer mode.
 pub struct Bouncer;
