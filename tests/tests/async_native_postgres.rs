@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::Poll;
 
-use dbapi::{params, Connection, ErrorKind, Value};
+use dbapi::{params, Connection, ErrorKind, Nonblocking, Value};
 use dbapi_postgres::Postgres;
 use dbpool_core::{AsyncPool, CloseReason, Pool, ThreadPool};
 use dbpool_tests::matrix::unique;
@@ -269,7 +269,7 @@ fn with_nonblocking_off_a_runtime_without_io_is_served_by_the_thread_pool() {
 #[test]
 #[ignore = "needs PostgreSQL: cargo xtask test"]
 fn a_connection_used_and_dropped_in_a_task_ends_its_session() {
-    use dbapi::{Module, Nonblocking};
+    use dbapi::Module;
     let tag = unique("async-native-dropped");
     let mut conn = Pg::module(&tag).connect().expect("connect");
     let mut observer = Pg::observer();
@@ -297,4 +297,29 @@ async fn tokio_task<T: Send + 'static>(
     future: impl Future<Output = T> + Send + 'static,
 ) -> Result<T, tokio::task::JoinError> {
     tokio::spawn(future).await
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test"]
+fn a_pooled_connection_forwards_the_face_where_it_can_run() {
+    let tag = unique("async-native-forward");
+    let pool = warmed(Pg::module(&tag), 1);
+    let mut conn = pool.pool().get().expect("get");
+    assert!(
+        conn.nonblocking().is_none(),
+        "outside a runtime there is none to offer"
+    );
+    let rows = runtime().block_on(async {
+        let face = conn.nonblocking().expect("inside a runtime");
+        face.query_async("SELECT 5::int8", &params![])
+            .await
+            .expect("query")
+    });
+    assert_eq!(rows[0][0], Value::Int(5));
+    drop(conn);
+    assert_eq!(
+        pool.pool().stats().closed_total(),
+        0,
+        "returned, not closed"
+    );
 }

@@ -250,7 +250,7 @@ impl<M: Module> PooledConnection<M> {
     /// The driver's [`Nonblocking`] face, when it has one that can run on the executor
     /// polling now; `statement` counts the use toward `max_usage`, as a cursor's execute
     /// does.
-    pub(crate) fn nonblocking(&mut self, statement: bool) -> Option<&mut dyn Nonblocking> {
+    pub(crate) fn nonblocking_face(&mut self, statement: bool) -> Option<&mut dyn Nonblocking> {
         let live = self.live.as_mut()?;
         let Conn { raw, checkout, .. } = &mut **live;
         let face = raw.nonblocking().filter(|face| face.available())?;
@@ -379,6 +379,14 @@ impl<M: Module> Connection for PooledConnection<M> {
 
     fn in_transaction(&self) -> Option<bool> {
         self.raw().ok().and_then(Connection::in_transaction)
+    }
+
+    /// The driver's face when it can run on the executor polling now (`None` otherwise, and
+    /// after `close()`). Errors through it are not watched by this wrapper: a session the
+    /// driver finds lost shows as [`Connection::is_broken`] when the connection is returned.
+    /// [`crate::AsyncConnection`] watches its own calls.
+    fn nonblocking(&mut self) -> Option<&mut dyn Nonblocking> {
+        self.nonblocking_face(false)
     }
 }
 

@@ -17,7 +17,7 @@ impl<'g, M: Module> NativeCall<'g, M> {
     /// A call on `guard`'s connection, when its driver can run one on the executor polling
     /// now; `statement` counts toward `max_usage`.
     pub(crate) fn start(guard: &'g mut PooledConnection<M>, statement: bool) -> Option<Self> {
-        guard.nonblocking(statement)?;
+        guard.nonblocking_face(statement)?;
         Some(Self {
             guard,
             finished: false,
@@ -29,7 +29,7 @@ impl<'g, M: Module> NativeCall<'g, M> {
     /// # Errors
     /// An Internal error if the driver stopped offering it (a driver bug).
     pub(crate) fn face(&mut self) -> Result<&mut dyn Nonblocking> {
-        self.guard.nonblocking(false).ok_or_else(|| {
+        self.guard.nonblocking_face(false).ok_or_else(|| {
             Error::new(
                 dbapi::ErrorKind::Internal,
                 "the driver withdrew its nonblocking face during a call",
