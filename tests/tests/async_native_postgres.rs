@@ -10,13 +10,13 @@ use dbapi::{params, Connection, ErrorKind, Nonblocking, Value};
 use dbapi_postgres::Postgres;
 use dbpool_core::{AsyncPool, CloseReason, Pool, ThreadPool};
 use dbpool_tests::matrix::unique;
-use dbpool_tests::{scalar, wait_until, Backend, Pg};
+use dbpool_tests::{scalar, wait_until, Backend, Pg, PATIENCE};
 
-/// A multi-threaded runtime of two workers, I/O enabled.
+/// A multi-threaded runtime of two workers, I/O and timers enabled.
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .enable_io()
+        .enable_all()
         .build()
         .expect("runtime")
 }
@@ -30,8 +30,15 @@ fn warmed(module: Postgres, size: usize) -> AsyncPool<Postgres> {
     AsyncPool::with_thread_pool(pool, ThreadPool::new(4))
 }
 
-/// The session's backend pid, asked in the task.
+/// The session's backend pid, asked in the task — failing, not hanging, if the answer never
+/// comes (a socket left registered with a runtime nobody drives would never wake the task).
 async fn backend_pid(pool: &AsyncPool<Postgres>) -> i64 {
+    tokio::time::timeout(PATIENCE, ask_backend_pid(pool))
+        .await
+        .unwrap_or_else(|_| panic!("no answer within {PATIENCE:?}"))
+}
+
+async fn ask_backend_pid(pool: &AsyncPool<Postgres>) -> i64 {
     let mut conn = pool.get().await.expect("get");
     let row = conn
         .query_one("SELECT pg_backend_pid()::int8", params![])
@@ -132,7 +139,7 @@ fn one_connection_moves_between_runtimes_and_threads() {
     let pool = warmed(Pg::module(&tag), 1);
     let pid = Pg::session_id(&mut *pool.pool().get().expect("sync get"));
     let current = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
+        .enable_all()
         .build()
         .expect("runtime");
     let multi = runtime();
@@ -258,7 +265,7 @@ fn with_nonblocking_off_a_runtime_without_io_is_served_by_the_thread_pool() {
     let bare = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
-    let pid = bare.block_on(backend_pid(&pool));
+    let pid = bare.block_on(ask_backend_pid(&pool));
     assert!(pid > 0);
     assert!(
         pool.thread_pool().threads() > 0,
